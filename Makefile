@@ -1,0 +1,40 @@
+# ci-metrics: `make demo` runs the pipeline on the bundled fake GitHub server,
+# `make test` runs the whole suite. Both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DAGSTER_HOME := $(CURDIR)/dagster_home
+
+.PHONY: setup demo test lint format dev bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/ci-metrics demo
+
+test: setup lint
+	$(BIN)/pytest -n 2 --dist loadfile --timeout 900 $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+dev: setup
+	$(BIN)/dagster dev -w workspace.yaml
+
+bench: setup
+	$(BIN)/python benchmarks/extract.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

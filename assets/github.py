@@ -1,0 +1,182 @@
+"""Raw GitHub Actions data: every attempt of every workflow run, and every job.
+
+Both assets are daily partitioned on the run's ``created_at`` and backfill a
+range in one run, so a 30-day backfill lists the range with a handful of
+``created`` windows instead of 30 separate runs.
+"""
+
+from datetime import date, timedelta
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    BackfillPolicy,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from pipelines.github.extract import (
+    fetch_attempts,
+    fetch_jobs,
+    list_runs,
+    missing_attempts,
+    run_rows_from_listing,
+)
+from pipelines.github.load import (
+    StoredResponseCache,
+    replace_jobs,
+    replace_runs,
+    runs_needing_jobs,
+    staged,
+    stored_attempts,
+)
+from pipelines.github.rows import JOB_COLUMNS, RUN_COLUMNS
+from pipelines.partitions import daily_partitions
+from pipelines.resources import DuckDBStore, GitHubAPI
+
+RUNS_KEY = AssetKey("github_workflow_runs")
+JOBS_KEY = AssetKey("github_workflow_jobs")
+
+
+def partition_days(context: AssetExecutionContext) -> tuple[date, date]:
+    """First and last UTC day of the partition (range) being materialized."""
+    window = context.partition_time_window
+    return window.start.date(), (window.end - timedelta(days=1)).date()
+
+
+def _preview(con, sql: str, params: list) -> str:
+    rows = con.execute(sql, params).fetchall()
+    cols = [d[0] for d in con.description]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+@asset(
+    key=RUNS_KEY,
+    partitions_def=daily_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    pool="duckdb",
+    kinds={"github", "duckdb"},
+    group_name="github",
+    description="raw.workflow_runs: one row per (repo, run_id, run_attempt), every attempt.",
+)
+def github_workflow_runs(
+    context: AssetExecutionContext, duckdb: DuckDBStore, github: GitHubAPI
+) -> MaterializeResult:
+    first, last = partition_days(context)
+    repos = github.repo_list()
+    with duckdb.connect() as con:  # brief: learn what is stored, then let go of the file
+        cache = StoredResponseCache.for_run_listings(con, first, last)
+        stored = stored_attempts(con, repos, first, last)
+    windows = pages = probes = fetched_attempts = 0
+    with github.client(cache) as client, staged(RUN_COLUMNS) as stage:
+        for repo in repos:
+            listing = list_runs(client, repo, first, last)
+            latest = run_rows_from_listing(repo, listing)
+            stage.write(latest)
+            earlier = fetch_attempts(
+                client, missing_attempts(latest, stored), concurrency=github.concurrency
+            )
+            stage.write(earlier)
+            windows += listing.windows
+            pages += listing.pages
+            probes += listing.split_probes
+            fetched_attempts += len(earlier)
+            for window in listing.truncated_windows:
+                context.log.warning(f"{repo}: window {window} exceeds GitHub's 1,000-run cap")
+        with duckdb.connect() as con:
+            rows = replace_runs(con, repos, first, last, stage, cache)
+            start, end = str(first), str(last + timedelta(days=1))
+            statuses = dict(
+                con.execute(
+                    "SELECT status, count(*) FROM raw.workflow_runs WHERE list_contains(?, repo) "
+                    "AND created_at >= ?::TIMESTAMP AND created_at < ?::TIMESTAMP GROUP BY 1",
+                    [repos, start, end],
+                ).fetchall()
+            )
+            preview = _preview(
+                con,
+                "SELECT repo, workflow_name, count(DISTINCT run_id) AS runs, count(*) AS attempts, "
+                "count(*) FILTER (WHERE conclusion = 'success') AS successes "
+                "FROM raw.workflow_runs WHERE list_contains(?, repo) "
+                "AND created_at >= ?::TIMESTAMP AND created_at < ?::TIMESTAMP "
+                "GROUP BY ALL ORDER BY ALL LIMIT 20",
+                [repos, start, end],
+            )
+        context.log.info(f"GitHub cost for runs {first}…{last}: {client.stats.summary()}")
+        stats = client.stats.as_dict()
+    return MaterializeResult(
+        metadata={
+            "rows": rows,
+            "days": f"{first} … {last}",
+            "repos": ", ".join(repos),
+            "attempts_fetched": fetched_attempts,
+            "listing_windows": windows,
+            "listing_pages": pages,
+            "window_split_probes": probes,
+            "attempts_by_status": MetadataValue.json(statuses),
+            "requests": stats["requests"],
+            "not_modified_304": stats["not_modified"],
+            "retries": stats["retries"],
+            "rate_limit_waits": stats["waits"],
+            "rate_limit_remaining": stats["rate_limit_remaining"],
+            "preview": MetadataValue.md(preview),
+        }
+    )
+
+
+@asset(
+    key=JOBS_KEY,
+    deps=[RUNS_KEY],
+    partitions_def=daily_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    pool="duckdb",
+    kinds={"github", "duckdb"},
+    group_name="github",
+    description="raw.workflow_jobs: one row per (repo, job_id), jobs of every attempt.",
+)
+def github_workflow_jobs(
+    context: AssetExecutionContext, duckdb: DuckDBStore, github: GitHubAPI
+) -> MaterializeResult:
+    first, last = partition_days(context)
+    repos = github.repo_list()
+    with duckdb.connect() as con:
+        todo, skipped = runs_needing_jobs(con, repos, first, last)
+    with github.client() as client, staged(JOB_COLUMNS) as stage:
+        fetched = fetch_jobs(client, todo, stage.write, concurrency=github.concurrency)
+        with duckdb.connect() as con:
+            replace_jobs(con, repos, first, last, todo, stage)
+            start, end = str(first), str(last + timedelta(days=1))
+            total = con.execute(
+                "SELECT count(*) FROM raw.workflow_jobs WHERE list_contains(?, repo) "
+                "AND run_created_at >= ?::TIMESTAMP AND run_created_at < ?::TIMESTAMP",
+                [repos, start, end],
+            ).fetchone()[0]
+            preview = _preview(
+                con,
+                "SELECT repo, workflow_name, name, count(*) AS jobs, "
+                "count(*) FILTER (WHERE conclusion = 'failure') AS failures "
+                "FROM raw.workflow_jobs WHERE list_contains(?, repo) "
+                "AND run_created_at >= ?::TIMESTAMP AND run_created_at < ?::TIMESTAMP "
+                "GROUP BY ALL ORDER BY jobs DESC LIMIT 20",
+                [repos, start, end],
+            )
+        context.log.info(f"GitHub cost for jobs {first}…{last}: {client.stats.summary()}")
+        stats = client.stats.as_dict()
+    return MaterializeResult(
+        metadata={
+            "rows": int(total),
+            "jobs_fetched": fetched,
+            "runs_read": len(todo),
+            "runs_skipped_final": skipped,
+            "days": f"{first} … {last}",
+            "requests": stats["requests"],
+            "not_modified_304": stats["not_modified"],
+            "retries": stats["retries"],
+            "rate_limit_waits": stats["waits"],
+            "rate_limit_remaining": stats["rate_limit_remaining"],
+            "preview": MetadataValue.md(preview),
+        }
+    )

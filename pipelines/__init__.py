@@ -1,0 +1,1 @@
+"""ci-metrics: the Dagster code location and the libraries it is built from."""

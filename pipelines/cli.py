@@ -1,0 +1,87 @@
+"""``ci-metrics``: the command line (demo, fake GitHub server, manual materialization).
+
+Each subcommand imports what it needs on demand, so ``ci-metrics --help`` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from pipelines.demo import run_demo
+
+    return run_demo(days=args.days, seed=args.seed, repos=args.repos)
+
+
+def _fake_github(argv: list[str]) -> int:
+    from pipelines.fake_github.server import main as serve
+
+    return serve(argv)
+
+
+def _materialize(args: argparse.Namespace) -> int:
+    from pipelines.demo import materialize_range
+
+    last = args.end or (datetime.now(UTC).date() - timedelta(days=1))
+    first = args.start or last
+    materialize_range(first, last)
+    return 0
+
+
+def _day(value: str) -> date:
+    return date.fromisoformat(value)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ci-metrics", description="CI analytics for GitHub Actions and pytest."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser(
+        "demo",
+        help="start the bundled fake GitHub server and extract its last days into DuckDB",
+        description=(
+            "Materialize the raw GitHub assets for the last DAYS days as one ranged run on the "
+            "local Dagster instance. With GITHUB_TOKEN and CI_METRICS_REPOS set, reads GitHub "
+            "itself instead of the fake server."
+        ),
+    )
+    demo.add_argument("--days", type=int, default=14)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--repos", type=int, default=2)
+    demo.set_defaults(func=_demo)
+
+    sub.add_parser(
+        "fake-github",
+        help="serve the fake GitHub API on 127.0.0.1 (see ci-metrics fake-github --help)",
+        add_help=False,
+    )
+
+    mat = sub.add_parser(
+        "materialize", help="materialize the raw GitHub assets for a day range (one run)"
+    )
+    mat.add_argument("--start", type=_day, help="first day, YYYY-MM-DD (default: --end)")
+    mat.add_argument("--end", type=_day, help="last day, YYYY-MM-DD (default: yesterday UTC)")
+    mat.set_defaults(func=_materialize)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "fake-github":
+        return _fake_github(argv[1:])
+    args = build_parser().parse_args(argv)
+    if not os.environ.get("DAGSTER_HOME") and Path("dagster_home/dagster.yaml").exists():
+        os.environ["DAGSTER_HOME"] = str(Path("dagster_home").resolve())
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

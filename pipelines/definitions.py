@@ -1,0 +1,46 @@
+"""The ci-metrics code location: every asset, check, job, schedule, sensor and resource."""
+
+from __future__ import annotations
+
+from dagster import Definitions, EnvVar
+
+from assets.github import github_workflow_jobs, github_workflow_runs
+from pipelines import settings
+from pipelines.jobs import extract_github_job
+from pipelines.resources import DuckDBStore, GitHubAPI
+from pipelines.schedules import daily_github_extract
+
+
+def _str(setting: settings.Setting) -> str | EnvVar:
+    """``EnvVar`` when the key is set (resolved at run time, never shown), else the default."""
+    return EnvVar(setting.key) if settings.get(setting) != setting.default else setting.default
+
+
+def _int(setting: settings.Setting) -> int | EnvVar:
+    return (
+        EnvVar.int(setting.key)
+        if settings.get(setting) != setting.default
+        else int(setting.default)
+    )
+
+
+def resources() -> dict[str, object]:
+    """Resources configured from the environment (see ``pipelines.settings``)."""
+    return {
+        "duckdb": DuckDBStore(path=_str(settings.DB)),
+        "github": GitHubAPI(
+            api_url=_str(settings.GITHUB_API_URL),
+            token=_str(settings.GITHUB_TOKEN),
+            repos=_str(settings.REPOS),
+            max_rate_limit_wait_s=_int(settings.MAX_RATE_LIMIT_WAIT_S),
+            concurrency=_int(settings.CONCURRENCY),
+        ),
+    }
+
+
+defs = Definitions(
+    assets=[github_workflow_runs, github_workflow_jobs],
+    jobs=[extract_github_job],
+    schedules=[daily_github_extract],
+    resources=resources(),
+)

@@ -1,0 +1,285 @@
+"""Reading extraction state from DuckDB and writing extracted rows back in one transaction.
+
+Extraction talks to GitHub for minutes; the store is only opened briefly
+before (to learn what it already holds) and after (to swap in the new rows),
+so readers are not locked out meanwhile. A range of days is replaced in a
+single transaction: a crash leaves the previous rows exactly as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import duckdb
+
+from pipelines.github.client import CachedResponse, compress, decompress
+from pipelines.github.extract import RunForJobs
+from pipelines.github.rows import JOB_COLUMNS, RUN_COLUMNS
+from pipelines.partitions import day_bounds
+from pipelines.store import transaction
+
+
+class StoredResponseCache:
+    """ETags and bodies of earlier answers, preloaded for one extraction; new ones kept
+    in memory until :meth:`persist` writes them inside the load transaction."""
+
+    def __init__(self, entries: dict[str, CachedResponse] | None = None) -> None:
+        self._entries = dict(entries or {})
+        self._new: dict[str, CachedResponse] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_run_listings(
+        cls, con: duckdb.DuckDBPyConnection, first_day: date, last_day: date
+    ) -> StoredResponseCache:
+        """Load the cached run-listing pages whose ``created`` window lies in the range."""
+        rows = con.execute(
+            "SELECT url FROM meta.http_cache WHERE url LIKE '%/actions/runs?%'"
+        ).fetchall()
+        lo, hi = (d.strftime("%Y-%m-%d") for d in (first_day, last_day))
+        wanted = [url for (url,) in rows if _window_within(url, lo, hi)]
+        entries: dict[str, CachedResponse] = {}
+        for chunk in _chunks(wanted, 500):
+            for url, etag, link, body, fetched_at in con.execute(
+                "SELECT url, etag, link, body, fetched_at FROM meta.http_cache "
+                "WHERE list_contains(?, url)",
+                [chunk],
+            ).fetchall():
+                entries[url] = CachedResponse(etag, link, decompress(body), fetched_at)
+        return cls(entries)
+
+    def get(self, url: str) -> CachedResponse | None:
+        with self._lock:
+            return self._new.get(url) or self._entries.get(url)
+
+    def put(self, url: str, response: CachedResponse) -> None:
+        with self._lock:
+            self._new[url] = response
+
+    def persist(self, con: duckdb.DuckDBPyConnection) -> int:
+        """Write the answers seen in this extraction (call inside the load transaction)."""
+        if not self._new:
+            return 0
+        rows = [
+            (url, r.etag, r.link, compress(r.body), r.fetched_at) for url, r in self._new.items()
+        ]
+        con.execute("DELETE FROM meta.http_cache WHERE list_contains(?, url)", [list(self._new)])
+        con.executemany("INSERT INTO meta.http_cache VALUES (?, ?, ?, ?, ?)", rows)
+        return len(rows)
+
+
+def _window_within(url: str, lo: str, hi: str) -> bool:
+    created = parse_qs(urlsplit(url).query).get("created", [""])[0]
+    start, sep, end = created.partition("..")
+    return bool(sep) and lo <= start[:10] and end[:10] <= hi
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def stored_attempts(
+    con: duckdb.DuckDBPyConnection, repos: list[str], first_day: date, last_day: date
+) -> set[tuple[str, int, int]]:
+    """Keys of the completed attempts already stored for runs created in the range."""
+    start, end = day_bounds(first_day, last_day)
+    rows = con.execute(
+        "SELECT repo, run_id, run_attempt FROM raw.workflow_runs "
+        "WHERE list_contains(?, repo) AND created_at >= ? AND created_at < ? "
+        "AND status = 'completed'",
+        [repos, start, end],
+    ).fetchall()
+    return {(r, int(i), int(a)) for r, i, a in rows}
+
+
+class RowStage:
+    """Rows streamed to a newline-delimited JSON file, loaded by DuckDB in one scan."""
+
+    def __init__(self, columns: dict[str, str]) -> None:
+        self.columns = columns
+        fd, name = tempfile.mkstemp(prefix="ci-metrics-stage-", suffix=".ndjson")
+        self.path = Path(name)
+        self._file = os.fdopen(fd, "w", encoding="utf-8")
+        self.count = 0
+
+    def write(self, rows: Iterable[dict[str, Any]]) -> None:
+        for row in rows:
+            self._file.write(json.dumps(row, separators=(",", ":")))
+            self._file.write("\n")
+            self.count += 1
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+
+    def select_sql(self) -> str:
+        """``SELECT`` over the staged file with the table's exact column types."""
+        self.close()
+        cols = ", ".join(f"'{name}': '{kind}'" for name, kind in self.columns.items())
+        names = ", ".join(self.columns)
+        # The path is ours (mkstemp), not user input; it is passed as a parameter anyway.
+        return (
+            f"SELECT {names} FROM read_json(?, format='newline_delimited', "
+            f"columns={{{cols}}}, timestampformat='%Y-%m-%d %H:%M:%S')"
+        )
+
+    def discard(self) -> None:
+        self.close()
+        self.path.unlink(missing_ok=True)
+
+
+@contextmanager
+def staged(columns: dict[str, str]) -> Iterator[RowStage]:
+    stage = RowStage(columns)
+    try:
+        yield stage
+    finally:
+        stage.discard()
+
+
+def replace_runs(
+    con: duckdb.DuckDBPyConnection,
+    repos: list[str],
+    first_day: date,
+    last_day: date,
+    stage: RowStage,
+    cache: StoredResponseCache | None,
+) -> int:
+    """Swap in the range's attempts: fetched rows, plus stored earlier attempts of listed runs.
+
+    Runs no longer listed (deleted on GitHub) leave the range; stored earlier
+    attempts of runs still listed are kept since attempts never change once done.
+    """
+    start, end = day_bounds(first_day, last_day)
+    names = ", ".join(RUN_COLUMNS)
+    with transaction(con):
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE stage_runs AS {stage.select_sql()}", [str(stage.path)]
+        )
+        con.execute(
+            f"""
+            INSERT INTO stage_runs
+            SELECT {names} FROM raw.workflow_runs r
+            WHERE list_contains(?, r.repo) AND r.created_at >= ? AND r.created_at < ?
+              AND EXISTS (SELECT 1 FROM stage_runs s WHERE s.repo = r.repo AND s.run_id = r.run_id)
+              AND NOT EXISTS (
+                SELECT 1 FROM stage_runs s
+                WHERE s.repo = r.repo AND s.run_id = r.run_id AND s.run_attempt = r.run_attempt)
+            """,
+            [repos, start, end],
+        )
+        con.execute(
+            "DELETE FROM raw.workflow_runs "
+            "WHERE list_contains(?, repo) AND created_at >= ? AND created_at < ?",
+            [repos, start, end],
+        )
+        con.execute(
+            f"INSERT INTO raw.workflow_runs ({names}) SELECT {names} FROM stage_runs "
+            "ORDER BY repo, run_id, run_attempt"
+        )
+        if cache is not None:
+            cache.persist(con)
+        count = con.execute("SELECT count(*) FROM stage_runs").fetchone()[0]
+        con.execute("DROP TABLE stage_runs")
+    return int(count)
+
+
+def runs_needing_jobs(
+    con: duckdb.DuckDBPyConnection, repos: list[str], first_day: date, last_day: date
+) -> tuple[list[RunForJobs], int]:
+    """Runs in the range whose jobs must be read, and how many were skipped as final.
+
+    A run's jobs are final once they were read while every attempt up to its
+    latest had completed; anything else (new attempts, runs still going) is read.
+    """
+    start, end = day_bounds(first_day, last_day)
+    rows = con.execute(
+        """
+        WITH runs AS (
+            SELECT repo, run_id, max(run_attempt) AS latest, min(created_at) AS created_at
+            FROM raw.workflow_runs
+            WHERE list_contains(?, repo) AND created_at >= ? AND created_at < ?
+            GROUP BY repo, run_id
+        )
+        SELECT r.repo, r.run_id, r.latest, strftime(r.created_at, '%Y-%m-%d %H:%M:%S'),
+               f.run_id IS NOT NULL AS final
+        FROM runs r
+        LEFT JOIN meta.jobs_fetched f
+          ON f.repo = r.repo AND f.run_id = r.run_id AND f.run_attempt = r.latest
+        ORDER BY r.repo, r.run_id
+        """,
+        [repos, start, end],
+    ).fetchall()
+    todo = [
+        RunForJobs(repo, int(rid), int(latest), created)
+        for repo, rid, latest, created, final in rows
+        if not final
+    ]
+    return todo, len(rows) - len(todo)
+
+
+def replace_jobs(
+    con: duckdb.DuckDBPyConnection,
+    repos: list[str],
+    first_day: date,
+    last_day: date,
+    fetched_runs: list[RunForJobs],
+    stage: RowStage,
+) -> int:
+    """Swap in the jobs of the runs just read; drop jobs of runs that left the range.
+
+    A run's jobs are marked final when all its stored attempts are completed.
+    """
+    start, end = day_bounds(first_day, last_day)
+    names = ", ".join(JOB_COLUMNS)
+    fetched = [(r.repo, r.run_id) for r in fetched_runs]
+    with transaction(con):
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE stage_jobs AS {stage.select_sql()}", [str(stage.path)]
+        )
+        con.execute("CREATE OR REPLACE TEMP TABLE fetched_runs (repo VARCHAR, run_id BIGINT)")
+        if fetched:
+            con.executemany("INSERT INTO fetched_runs VALUES (?, ?)", fetched)
+        con.execute(
+            """
+            DELETE FROM raw.workflow_jobs j
+            WHERE list_contains(?, j.repo) AND j.run_created_at >= ? AND j.run_created_at < ?
+              AND (EXISTS (SELECT 1 FROM fetched_runs f
+                           WHERE f.repo = j.repo AND f.run_id = j.run_id)
+                   OR NOT EXISTS (SELECT 1 FROM raw.workflow_runs r
+                                  WHERE r.repo = j.repo AND r.run_id = j.run_id))
+            """,
+            [repos, start, end],
+        )
+        con.execute(
+            f"INSERT INTO raw.workflow_jobs ({names}) SELECT {names} FROM stage_jobs "
+            "ORDER BY repo, job_id"
+        )
+        con.execute(
+            "DELETE FROM meta.jobs_fetched f WHERE EXISTS "
+            "(SELECT 1 FROM fetched_runs x WHERE x.repo = f.repo AND x.run_id = f.run_id)"
+        )
+        con.execute(
+            """
+            INSERT INTO meta.jobs_fetched
+            SELECT r.repo, r.run_id, max(r.run_attempt), now()::TIMESTAMP
+            FROM raw.workflow_runs r
+            JOIN fetched_runs f ON f.repo = r.repo AND f.run_id = r.run_id
+            GROUP BY r.repo, r.run_id
+            HAVING bool_and(r.status = 'completed')
+            """
+        )
+        count = con.execute("SELECT count(*) FROM stage_jobs").fetchone()[0]
+        con.execute("DROP TABLE stage_jobs")
+        con.execute("DROP TABLE fetched_runs")
+    return int(count)

@@ -1,0 +1,80 @@
+"""The one way the code location touches DuckDB.
+
+Every connection is closed in ``finally``; readers open read-only so they never
+block a writer longer than needed; a lock held by another process (a second
+Dagster run, ``ci-metrics report`` during a load) is retried briefly before
+giving up with a clear error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+LOCK_RETRY_S = 30.0
+
+
+class StoreLockedError(RuntimeError):
+    """Another process holds the DuckDB file's write lock for too long."""
+
+
+def _is_lock_error(exc: duckdb.Error) -> bool:
+    text = str(exc).lower()
+    return "lock" in text or "conflicting" in text or "being used by another" in text
+
+
+@contextmanager
+def connect(
+    path: str | Path, *, read_only: bool = False, retry_s: float = LOCK_RETRY_S
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open ``path`` (creating the schema when writable), yield it, always close it."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    elif not path.exists():
+        raise FileNotFoundError(f"DuckDB store {path} does not exist yet: materialize assets first")
+    deadline = time.monotonic() + retry_s
+    delay = 0.05
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc) or time.monotonic() >= deadline:
+                if _is_lock_error(exc):
+                    raise StoreLockedError(
+                        f"DuckDB store {path} is locked by another process "
+                        f"(waited {retry_s:.0f}s): {exc}"
+                    ) from exc
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        if not read_only:
+            ensure_schema(con)
+        yield con
+    finally:
+        con.close()
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every raw and meta table that does not exist yet (idempotent)."""
+    con.execute(resources.files("pipelines").joinpath("schema.sql").read_text())
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One transaction: committed when the block ends, rolled back on any error."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
