@@ -16,6 +16,7 @@ from dagster import (
     asset,
 )
 
+from pipelines.github.client import listing_url
 from pipelines.github.extract import (
     fetch_attempts,
     fetch_jobs,
@@ -144,10 +145,12 @@ def github_workflow_jobs(
     repos = github.repo_list()
     with duckdb.connect() as con:
         todo, skipped = runs_needing_jobs(con, repos, first, last)
-    with github.client() as client, staged(JOB_COLUMNS) as stage:
+        urls = [listing_url(github.api_url, *r.jobs_listing()) for r in todo if not r.completed]
+        cache = StoredResponseCache.for_urls(con, urls)
+    with github.client(cache) as client, staged(JOB_COLUMNS) as stage:
         fetched = fetch_jobs(client, todo, stage.write, concurrency=github.concurrency)
         with duckdb.connect() as con:
-            replace_jobs(con, repos, first, last, todo, stage)
+            replace_jobs(con, repos, first, last, todo, stage, cache)
             start, end = str(first), str(last + timedelta(days=1))
             total = con.execute(
                 "SELECT count(*) FROM raw.workflow_jobs WHERE list_contains(?, repo) "

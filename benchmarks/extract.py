@@ -109,6 +109,8 @@ def main() -> int:
             END.isoformat(),
             "--latency-ms",
             str(args.latency_ms),
+            "--rate-limit",
+            "1000000",
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -140,9 +142,10 @@ def main() -> int:
                     ],
                     capture_output=True,
                     text=True,
-                    check=True,
                     env={**os.environ},
                 )
+                if out.returncode != 0:
+                    raise SystemExit(f"{label} failed:\n{out.stderr[-4000:]}")
                 figures = json.loads(out.stdout.strip().splitlines()[-1])
                 runs_meta = figures["meta"]["github_workflow_runs"]
                 jobs_meta = figures["meta"]["github_workflow_jobs"]

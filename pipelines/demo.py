@@ -98,9 +98,10 @@ def run_demo(*, days: int = 14, seed: int = 7, repos: int = 2) -> int:
         from pipelines.fake_github.server import FakeGitHubServer
 
         world = generate(FakeConfig(seed=seed, repos=repos, days=days, end_date=last))
-        with FakeGitHubServer(world) as server:
+        token = "demo-token"  # the fake server's own; GitHub's anonymous limit applies without
+        with FakeGitHubServer(world, token=token) as server:
             print(f"Fake GitHub API on {server.url} serving {', '.join(world.repos)}")
-            res["github"] = GitHubAPI(api_url=server.url, repos=",".join(world.repos))
+            res["github"] = GitHubAPI(api_url=server.url, repos=",".join(world.repos), token=token)
             materialize_range(first, last, resources=res, instance=instance)
     print(summarize(db_path))
     where = os.environ.get("DAGSTER_HOME") or "an ephemeral instance"

@@ -138,6 +138,7 @@ def test_second_pass_is_identical_and_costs_only_304s(fake_github, db_path, inst
     jobs_meta = metadata(second, "github_workflow_jobs")
     # only runs still going are read again; every finished run's jobs are final
     assert jobs_meta["runs_read"] == in_progress
+    assert jobs_meta["requests"] == jobs_meta["not_modified_304"]
 
 
 def test_runs_that_complete_or_gain_attempts_are_updated(small_world, db_path, instance):

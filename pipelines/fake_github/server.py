@@ -1016,6 +1016,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--token", default=None, help="the only token accepted (default: any)")
     p.add_argument("--api-prefix", default="", help='e.g. "/api/v3" for Enterprise Server')
     p.add_argument("--artifact-retention-days", type=int, default=90)
+    p.add_argument("--rate-limit", type=int, default=5000, help="authenticated requests per hour")
     add_fault_arguments(p)
     ns = p.parse_args(argv)
     cfg = FakeConfig(
@@ -1034,6 +1035,7 @@ def main(argv: list[str] | None = None) -> int:
         token=ns.token,
         latency_s=ns.latency_ms / 1000.0,
         faults=faults_from_args(ns),
+        rate_limit=ns.rate_limit,
     )
     stop = threading.Event()
 

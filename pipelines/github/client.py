@@ -219,10 +219,11 @@ class GitHubClient:
 
     def url(self, path: str, params: Mapping[str, Any] | None = None) -> str:
         """Absolute URL for an API path (query encoded by httpx, stable order)."""
-        url = httpx.URL(urljoin(self.base_url, path.lstrip("/")))
-        if params:
-            url = url.copy_merge_params({k: str(v) for k, v in params.items()})
-        return str(url)
+        return api_url(self.base_url, path, params)
+
+    def listing_url(self, path: str, params: Mapping[str, Any] | None = None) -> str:
+        """First-page URL of a listing, exactly as :meth:`paginate` requests it."""
+        return listing_url(self.base_url, path, params)
 
     def _backoff(self, attempt: int) -> float:
         cap = min(self.backoff_max_s, self.backoff_base_s * (2**attempt))
@@ -361,8 +362,7 @@ class GitHubClient:
         self, path: str, params: Mapping[str, Any] | None = None, *, conditional: bool = True
     ) -> Iterator[Page]:
         """Every page of a listing, following ``rel="next"`` and nothing else."""
-        params = {"per_page": 100, **(params or {})}
-        url: str | None = self.url(path, params)
+        url: str | None = self.listing_url(path, params)
         while url:
             page = self.get(url, conditional=conditional)
             yield page
@@ -392,6 +392,19 @@ class GitHubClient:
         if len(response.content) > max_bytes:
             raise GitHubError(f"GET {_path(url)}: archive larger than {max_bytes} bytes")
         return response.content
+
+
+def api_url(base_url: str, path: str, params: Mapping[str, Any] | None = None) -> str:
+    """Absolute URL for an API path under ``base_url`` (query encoded by httpx)."""
+    url = httpx.URL(urljoin(base_url.rstrip("/") + "/", path.lstrip("/")))
+    if params:
+        url = url.copy_merge_params({k: str(v) for k, v in params.items()})
+    return str(url)
+
+
+def listing_url(base_url: str, path: str, params: Mapping[str, Any] | None = None) -> str:
+    """First-page URL of a listing (``per_page=100``), the key its ETag is cached under."""
+    return api_url(base_url, path, {"per_page": 100, **(params or {})})
 
 
 def _read_limited(http: httpx.Client, location: str, max_bytes: int, origin: str) -> bytes:

@@ -176,6 +176,11 @@ class RunForJobs:
     run_id: int
     latest_attempt: int
     created_at: str
+    completed: bool = False  # every stored attempt completed: this read makes its jobs final
+
+    def jobs_listing(self) -> tuple[str, dict[str, str]]:
+        """Path and query of the run's jobs listing (every attempt's jobs)."""
+        return f"repos/{self.repo}/actions/runs/{self.run_id}/jobs", {"filter": "all"}
 
 
 def fetch_jobs(
@@ -196,11 +201,9 @@ def fetch_jobs(
     def one(run: RunForJobs) -> None:
         nonlocal count
         rows = []
-        for page in client.paginate(
-            f"repos/{run.repo}/actions/runs/{run.run_id}/jobs",
-            {"filter": "all"},
-            conditional=False,
-        ):
+        path, params = run.jobs_listing()
+        # Unfinished runs are read again next time: an ETag makes that a free 304.
+        for page in client.paginate(path, params, conditional=not run.completed):
             for job in page.data.get("jobs", []):
                 rows.append(
                     job_row(

@@ -46,9 +46,13 @@ class StoredResponseCache:
             "SELECT url FROM meta.http_cache WHERE url LIKE '%/actions/runs?%'"
         ).fetchall()
         lo, hi = (d.strftime("%Y-%m-%d") for d in (first_day, last_day))
-        wanted = [url for (url,) in rows if _window_within(url, lo, hi)]
+        return cls.for_urls(con, [url for (url,) in rows if _window_within(url, lo, hi)])
+
+    @classmethod
+    def for_urls(cls, con: duckdb.DuckDBPyConnection, urls: list[str]) -> StoredResponseCache:
+        """Load the cached answers of exactly these URLs."""
         entries: dict[str, CachedResponse] = {}
-        for chunk in _chunks(wanted, 500):
+        for chunk in _chunks(urls, 500):
             for url, etag, link, body, fetched_at in con.execute(
                 "SELECT url, etag, link, body, fetched_at FROM meta.http_cache "
                 "WHERE list_contains(?, url)",
@@ -206,13 +210,14 @@ def runs_needing_jobs(
     rows = con.execute(
         """
         WITH runs AS (
-            SELECT repo, run_id, max(run_attempt) AS latest, min(created_at) AS created_at
+            SELECT repo, run_id, max(run_attempt) AS latest, min(created_at) AS created_at,
+                   bool_and(status = 'completed') AS completed
             FROM raw.workflow_runs
             WHERE list_contains(?, repo) AND created_at >= ? AND created_at < ?
             GROUP BY repo, run_id
         )
         SELECT r.repo, r.run_id, r.latest, strftime(r.created_at, '%Y-%m-%d %H:%M:%S'),
-               f.run_id IS NOT NULL AS final
+               f.run_id IS NOT NULL AS final, r.completed
         FROM runs r
         LEFT JOIN meta.jobs_fetched f
           ON f.repo = r.repo AND f.run_id = r.run_id AND f.run_attempt = r.latest
@@ -221,8 +226,8 @@ def runs_needing_jobs(
         [repos, start, end],
     ).fetchall()
     todo = [
-        RunForJobs(repo, int(rid), int(latest), created)
-        for repo, rid, latest, created, final in rows
+        RunForJobs(repo, int(rid), int(latest), created, bool(completed))
+        for repo, rid, latest, created, final, completed in rows
         if not final
     ]
     return todo, len(rows) - len(todo)
@@ -235,6 +240,7 @@ def replace_jobs(
     last_day: date,
     fetched_runs: list[RunForJobs],
     stage: RowStage,
+    cache: StoredResponseCache | None = None,
 ) -> int:
     """Swap in the jobs of the runs just read; drop jobs of runs that left the range.
 
@@ -277,6 +283,18 @@ def replace_jobs(
             JOIN fetched_runs f ON f.repo = r.repo AND f.run_id = r.run_id
             GROUP BY r.repo, r.run_id
             HAVING bool_and(r.status = 'completed')
+            """
+        )
+        if cache is not None:
+            cache.persist(con)
+        # runs made final here are never read again: their cached pages are dead weight
+        con.execute(
+            """
+            DELETE FROM meta.http_cache c
+            WHERE c.url LIKE '%/actions/runs/%/jobs%' AND EXISTS (
+                SELECT 1 FROM meta.jobs_fetched f
+                WHERE f.run_id = TRY_CAST(regexp_extract(c.url, '/actions/runs/(\\d+)/jobs', 1)
+                                          AS BIGINT))
             """
         )
         count = con.execute("SELECT count(*) FROM stage_jobs").fetchone()[0]
