@@ -33,7 +33,7 @@ from pipelines.github.load import (
     stored_attempts,
 )
 from pipelines.github.rows import JOB_COLUMNS, RUN_COLUMNS
-from pipelines.partitions import daily_partitions
+from pipelines.partitions import RAW_FRESHNESS_POLICY, daily_partitions
 from pipelines.resources import DuckDBStore, GitHubAPI
 
 RUNS_KEY = AssetKey("github_workflow_runs")
@@ -61,6 +61,7 @@ def _preview(con, sql: str, params: list) -> str:
     pool="duckdb",
     kinds={"github", "duckdb"},
     group_name="github",
+    freshness_policy=RAW_FRESHNESS_POLICY,
     description="raw.workflow_runs: one row per (repo, run_id, run_attempt), every attempt.",
 )
 def github_workflow_runs(
@@ -136,6 +137,7 @@ def github_workflow_runs(
     pool="duckdb",
     kinds={"github", "duckdb"},
     group_name="github",
+    freshness_policy=RAW_FRESHNESS_POLICY,
     description="raw.workflow_jobs: one row per (repo, job_id), jobs of every attempt.",
 )
 def github_workflow_jobs(

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dagster import Definitions, EnvVar
 
 from assets.github import github_workflow_jobs, github_workflow_runs
+from assets.kpi import kpi_assets
+from assets.kpi_checks import kpi_asset_checks
 from pipelines import settings
+from pipelines.alerts import alert_sensors
 from pipelines.jobs import extract_github_job
 from pipelines.resources import DuckDBStore, GitHubAPI
 from pipelines.schedules import daily_github_extract
@@ -39,8 +42,10 @@ def resources() -> dict[str, object]:
 
 
 defs = Definitions(
-    assets=[github_workflow_runs, github_workflow_jobs],
+    assets=[github_workflow_runs, github_workflow_jobs, *kpi_assets],
+    asset_checks=kpi_asset_checks,
     jobs=[extract_github_job],
     schedules=[daily_github_extract],
+    sensors=[*alert_sensors],
     resources=resources(),
 )

@@ -35,16 +35,16 @@ def materialize_range(
     *,
     resources: Mapping[str, object] | None = None,
     instance: DagsterInstance | None = None,
-    selection: list | None = None,
+    assets: list | None = None,
     raise_on_error: bool = True,
 ) -> ExecuteInProcessResult:
-    """Materialize the pipeline's assets for ``first`` … ``last`` as a single ranged run."""
-    from pipelines.definitions import defs
+    """Materialize ``assets`` (default: the raw GitHub assets) for ``first`` … ``last``
+    as a single ranged run."""
+    from assets.github import github_workflow_jobs, github_workflow_runs
     from pipelines.definitions import resources as configured
 
-    assets = list(defs.assets or [])
-    if selection is not None:
-        assets = [a for a in assets if a in selection]
+    if assets is None:
+        assets = [github_workflow_runs, github_workflow_jobs]
     return materialize(
         assets,
         instance=instance or local_instance(),
@@ -52,6 +52,34 @@ def materialize_range(
         tags=range_tags(first, last),
         raise_on_error=raise_on_error,
     )
+
+
+def run_pipeline(
+    first: date,
+    last: date,
+    *,
+    resources: Mapping[str, object],
+    instance: DagsterInstance,
+) -> list[ExecuteInProcessResult]:
+    """Everything for ``first`` … ``last``: one ranged run of the per-day assets (raw data,
+    then per-day KPIs, with their checks), then one run of the window tables as of ``last``."""
+    from assets.github import github_workflow_jobs, github_workflow_runs
+    from assets.kpi import TABLES, kpi_assets
+    from assets.kpi_checks import kpi_asset_checks
+
+    per_day = {spec.name for spec in TABLES if spec.per_day}
+    daily = [a for a in kpi_assets if a.key.path[-1] in per_day]
+    window = [a for a in kpi_assets if a.key.path[-1] not in per_day]
+    ranged = materialize_range(
+        first,
+        last,
+        resources=resources,
+        instance=instance,
+        assets=[github_workflow_runs, github_workflow_jobs, *daily, *kpi_asset_checks],
+    )
+    config = {"ops": {a.op.name: {"config": {"as_of": last.isoformat()}} for a in window}}
+    whole = materialize(window, instance=instance, resources=dict(resources), run_config=config)
+    return [ranged, whole]
 
 
 def summarize(db_path: str | Path) -> str:
@@ -68,6 +96,18 @@ def summarize(db_path: str | Path) -> str:
             "/ nullif(count(*) FILTER (WHERE conclusion IN ('success','failure')), 0), 1) "
             "FROM raw.workflow_runs GROUP BY ALL ORDER BY ALL"
         ).fetchall()
+        has_targets = con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'kpi' AND table_name = 'targets'"
+        ).fetchone()[0]
+        targets = (
+            con.execute(
+                "SELECT repo, day, kpi, value, target, status FROM kpi.targets "
+                "WHERE day = (SELECT max(day) FROM kpi.targets) ORDER BY repo, kpi"
+            ).fetchall()
+            if has_targets
+            else []
+        )
     lines = [
         f"Stored {runs} runs ({attempts} attempts) and {jobs} jobs created {first} … {last}",
         f"DuckDB file: {Path(db_path).resolve()}",
@@ -76,7 +116,19 @@ def summarize(db_path: str | Path) -> str:
         f"  {repo:<20} {wf:<10} {n:>5} runs  {rate}% of attempts succeeded"
         for repo, wf, n, rate in by_wf
     ]
+    if targets:
+        lines.append(f"KPI targets over the 7 days ending {targets[0][1]}:")
+        lines += [
+            f"  {repo:<20} {kpi:<26} {_num(value):>10}  target {_num(target):>6}  {status}"
+            for repo, _, kpi, value, target, status in targets
+        ]
     return "\n".join(lines)
+
+
+def _num(value: object) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 def run_demo(*, days: int = 14, seed: int = 7, repos: int = 2) -> int:
@@ -89,20 +141,24 @@ def run_demo(*, days: int = 14, seed: int = 7, repos: int = 2) -> int:
     db_path = settings.get(settings.DB)
     res = dict(configured())
     use_github = bool(settings.get(settings.GITHUB_TOKEN) and settings.get(settings.REPOS))
+    if not settings.get(settings.BASELINE_START) and days >= 14:
+        # the demo's first week is its baseline, so reductions have something to compare to
+        os.environ[settings.BASELINE_START.key] = first.isoformat()
+        os.environ[settings.BASELINE_END.key] = (first + timedelta(days=6)).isoformat()
     instance = local_instance()
     if use_github:
         print(f"Reading GitHub ({settings.get(settings.GITHUB_API_URL)}) for {first} … {last}")
-        materialize_range(first, last, resources=res, instance=instance)
+        run_pipeline(first, last, resources=res, instance=instance)
     else:
         from pipelines.fake_github.generator import FakeConfig, generate
         from pipelines.fake_github.server import FakeGitHubServer
 
         world = generate(FakeConfig(seed=seed, repos=repos, days=days, end_date=last))
-        token = "demo-token"  # the fake server's own; GitHub's anonymous limit applies without
+        token = "demo-token"  # noqa: S105 - the fake server's own, not a secret
         with FakeGitHubServer(world, token=token) as server:
             print(f"Fake GitHub API on {server.url} serving {', '.join(world.repos)}")
             res["github"] = GitHubAPI(api_url=server.url, repos=",".join(world.repos), token=token)
-            materialize_range(first, last, resources=res, instance=instance)
+            run_pipeline(first, last, resources=res, instance=instance)
     print(summarize(db_path))
     where = os.environ.get("DAGSTER_HOME") or "an ephemeral instance"
     print(f"Dagster runs recorded in {where}; browse them with `make dev`.")

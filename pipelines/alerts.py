@@ -1,0 +1,293 @@
+"""Alerts: failed asset checks and failed pipeline runs, sent to a Slack-compatible webhook.
+
+The check sensor keeps one cursor per check (the id of the last execution record it
+handled), so each evaluation alerts exactly once even when checks run in different orders
+or a check is added later. A delivery that fails is not marked handled: the next tick
+retries it. The webhook URL is a secret: it is never logged, and errors from the HTTP
+client (whose messages include the URL) are rephrased before they are logged.
+"""
+
+import dataclasses
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import httpx
+from dagster import (
+    AssetCheckKey,
+    DefaultSensorStatus,
+    RunFailureSensorContext,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SkipReason,
+    run_failure_sensor,
+    sensor,
+)
+from dagster._core.storage.asset_check_execution_record import (
+    AssetCheckExecutionRecordStatus,
+)
+
+from pipelines import settings
+
+logger = logging.getLogger(__name__)
+
+RETRIES = 3
+BACKOFF_S = 0.5
+TIMEOUT_S = 10.0
+HISTORY_LIMIT = 50  # newest check executions read per check and tick
+
+
+class _RedactWebhook(logging.Filter):
+    """Replace the webhook URL in log records of the HTTP client (it logs every request URL)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secret = settings.get(settings.ALERT_WEBHOOK_URL)
+        if secret:
+            message = record.getMessage()
+            if secret in message:
+                record.msg, record.args = message.replace(secret, "<webhook>"), ()
+        return True
+
+
+_REDACT = _RedactWebhook()
+for _name in ("httpx", "httpcore"):
+    if _REDACT not in logging.getLogger(_name).filters:
+        logging.getLogger(_name).addFilter(_REDACT)
+
+
+def _describe_failure(exc: Exception) -> str:
+    """Why a delivery failed, without the URL the exception text carries."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"HTTP {exc.response.status_code}"
+    return type(exc).__name__
+
+
+def send_alert(
+    text: str,
+    *,
+    webhook_url: str | None = None,
+    retries: int = RETRIES,
+    backoff_s: float | None = None,
+    log: logging.Logger | None = None,
+) -> bool:
+    """POST ``{"text": text}`` to the webhook; True when delivered (or only logged).
+
+    The URL defaults to ``CI_METRICS_ALERT_WEBHOOK_URL``; without one the alert is logged.
+    Network errors, 429 and 5xx answers are retried with exponential backoff.
+    """
+    log = log or logger
+    url = webhook_url if webhook_url is not None else settings.get(settings.ALERT_WEBHOOK_URL)
+    if not url:
+        log.warning("alert (no webhook configured): %s", text)
+        return True
+    reason = "no attempt"
+    for attempt in range(1, retries + 1):
+        try:
+            response = httpx.post(url, json={"text": text}, timeout=TIMEOUT_S)
+            if response.status_code < 400:
+                return True
+            response.raise_for_status()
+        except httpx.HTTPStatusError as exc:
+            reason = _describe_failure(exc)
+            if exc.response.status_code != 429 and exc.response.status_code < 500:
+                break  # a 4xx other than 429 will not get better by retrying
+        except httpx.HTTPError as exc:
+            reason = _describe_failure(exc)
+        if attempt < retries:
+            time.sleep((BACKOFF_S if backoff_s is None else backoff_s) * 2 ** (attempt - 1))
+    log.error(
+        "alert webhook delivery failed after %d attempt(s) (%s); alert was: %s",
+        attempt,
+        reason,
+        text,
+    )
+    return False
+
+
+def _ui_link(path: str) -> str | None:
+    base = settings.get(settings.DAGSTER_URL).rstrip("/")
+    return f"{base}/{path.lstrip('/')}" if base else None
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class CheckAlert:
+    """What an alert says about one failed check evaluation."""
+
+    check: AssetCheckKey
+    severity: str
+    partition: str | None
+    run_id: str
+    metadata: dict[str, object]
+    description: str | None
+
+    def text(self) -> str:
+        """Slack-compatible message text: the check, value, target, partition and a link."""
+        asset = self.check.asset_key.to_user_string()
+        lines = [f"*{self.severity}* check `{self.check.name}` failed on `{asset}`"]
+        if self.description:
+            lines.append(self.description)
+        for key in ("value", "target", "comparator", "status", "window", "violations"):
+            if key in self.metadata:
+                lines.append(f"{key}: {_fmt(self.metadata[key])}")
+        if self.metadata.get("breached_repos"):
+            lines.append(f"repos: {', '.join(map(str, self.metadata['breached_repos']))}")
+        lines.append(f"partition: {self.partition or '-'}")
+        link = _ui_link(f"assets/{'/'.join(self.check.asset_key.path)}?view=checks")
+        if link:
+            lines.append(f"<{link}|Open in Dagster>")
+        return "\n".join(lines)
+
+
+def _metadata_values(metadata: dict) -> dict[str, object]:
+    return {k: getattr(v, "value", v) for k, v in metadata.items()}
+
+
+def _run_partition(tags: dict[str, str]) -> str | None:
+    if "dagster/partition" in tags:
+        return tags["dagster/partition"]
+    start = tags.get("dagster/asset_partition_range_start")
+    end = tags.get("dagster/asset_partition_range_end")
+    return f"{start} .. {end}" if start and end else None
+
+
+def _with_run_partition(instance, alert: CheckAlert) -> CheckAlert:
+    """An unpartitioned check reports the partition (range) of the run it ran in."""
+    run = instance.get_run_by_id(alert.run_id)
+    partition = _run_partition(dict(run.tags)) if run else None
+    return dataclasses.replace(alert, partition=partition)
+
+
+def _load_cursor(raw: str | None) -> dict[str, int]:
+    try:
+        data = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return {str(k): int(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def pending_check_alerts(
+    instance, check_keys: Sequence[AssetCheckKey], cursor: dict[str, int]
+) -> list[tuple[str, int, CheckAlert | None]]:
+    """Check executions newer than the cursor, oldest first: (cursor key, record id, alert).
+
+    The alert is None for a passed evaluation (it only advances the cursor). A planned
+    record of a run still going stops its check's list so it is read again once it has a
+    result; one of a finished run never will (an unpartitioned check in a partitioned run
+    writes its result as a separate record), so it is passed over.
+    """
+    completed = {
+        AssetCheckExecutionRecordStatus.SUCCEEDED,
+        AssetCheckExecutionRecordStatus.FAILED,
+    }
+    out: list[tuple[str, int, CheckAlert | None]] = []
+    for key in check_keys:
+        name = key.to_user_string()
+        last = cursor.get(name, 0)
+        records = instance.event_log_storage.get_asset_check_execution_history(
+            key, limit=HISTORY_LIMIT
+        )
+        for record in sorted((r for r in records if r.id > last), key=lambda r: r.id):
+            if record.status not in completed:
+                run = instance.get_run_by_id(record.run_id)
+                if run is not None and not run.is_finished:
+                    break  # may still complete in place: read it again next tick
+                out.append((name, record.id, None))  # planned but never evaluated here
+                continue
+            evaluation = record.evaluation
+            alert = None
+            if evaluation is not None and not evaluation.passed:
+                alert = CheckAlert(
+                    check=key,
+                    severity=evaluation.severity.value,
+                    partition=record.partition,
+                    run_id=record.run_id,
+                    metadata=_metadata_values(dict(evaluation.metadata or {})),
+                    description=evaluation.description,
+                )
+            if alert is not None and alert.partition is None:
+                alert = _with_run_partition(instance, alert)
+            out.append((name, record.id, alert))
+    return out
+
+
+def build_check_alert_sensor(
+    check_keys: Sequence[AssetCheckKey],
+    *,
+    name: str = "asset_check_alerts",
+    minimum_interval_seconds: int = 60,
+    default_status: DefaultSensorStatus = DefaultSensorStatus.RUNNING,
+) -> SensorDefinition:
+    """A sensor that sends one alert per failed evaluation of the given checks."""
+    keys = list(check_keys)
+
+    @sensor(
+        name=name,
+        minimum_interval_seconds=minimum_interval_seconds,
+        default_status=default_status,
+        description="Sends each failed asset check evaluation to the alert webhook once.",
+    )
+    def _sensor(context: SensorEvaluationContext):
+        cursor = _load_cursor(context.cursor)
+        sent = failed = 0
+        blocked: set[str] = set()
+        for cursor_key, record_id, alert in pending_check_alerts(context.instance, keys, cursor):
+            if cursor_key in blocked:
+                continue
+            if alert is not None:
+                if not send_alert(alert.text(), log=context.log):
+                    failed += 1
+                    blocked.add(cursor_key)  # retry this evaluation on the next tick
+                    continue
+                sent += 1
+            cursor[cursor_key] = record_id
+        context.update_cursor(json.dumps(cursor, sort_keys=True))
+        return SkipReason(f"{sent} alert(s) sent, {failed} delivery failure(s)")
+
+    return _sensor
+
+
+def run_failure_text(context: RunFailureSensorContext) -> str:
+    """Slack-compatible text for a failed run: job, run id, partition, error and a link."""
+    run = context.dagster_run
+    lines = [f"*Run failed*: job `{run.job_name}` run `{run.run_id}`"]
+    partition = _run_partition(dict(run.tags))
+    lines.append(f"partition: {partition or '-'}")
+    message = context.failure_event.message if context.failure_event else None
+    if message:
+        lines.append(message[:500])
+    link = _ui_link(f"runs/{run.run_id}")
+    if link:
+        lines.append(f"<{link}|Open in Dagster>")
+    return "\n".join(lines)
+
+
+@run_failure_sensor(
+    name="pipeline_run_failure_alerts",
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Sends each failed run of this code location to the alert webhook.",
+)
+def pipeline_run_failure_alerts(context: RunFailureSensorContext) -> None:
+    """Alert on a failed run of this code location's jobs."""
+    send_alert(run_failure_text(context), log=context.log)
+
+
+def build_alert_sensors(check_keys: Sequence[AssetCheckKey]) -> list[SensorDefinition]:
+    """Both alert sensors, the check sensor watching ``check_keys``."""
+    return [build_check_alert_sensor(check_keys), pipeline_run_failure_alerts]
+
+
+def _all_check_keys() -> list[AssetCheckKey]:
+    from assets.kpi_checks import check_keys, kpi_asset_checks  # the code location's checks
+
+    return check_keys(kpi_asset_checks)
+
+
+alert_sensors: list[SensorDefinition] = build_alert_sensors(_all_check_keys())

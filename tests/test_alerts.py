@@ -1,0 +1,235 @@
+"""Alerts end to end: real Dagster runs, a real check failure, a real local HTTP receiver."""
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from dagster import (
+    AssetCheckKey,
+    AssetExecutionContext,
+    AssetKey,
+    DagsterEventType,
+    DagsterInstance,
+    EventRecordsFilter,
+    asset,
+    build_run_status_sensor_context,
+    build_sensor_context,
+    materialize,
+)
+
+from assets.kpi import TABLES_BY_NAME, kpi_assets, kpi_key
+from assets.kpi_checks import check_keys, kpi_target_checks, raw_quality_checks
+from pipelines import alerts, store
+from pipelines.partitions import daily_partitions
+from pipelines.resources import DuckDBStore
+from tests.test_kpi_models import RUN_COLS, T0, insert, run
+
+DAY = T0.date().isoformat()
+
+
+class Receiver:
+    """A webhook on 127.0.0.1 that records each JSON body and answers with queued codes."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict] = []
+        self.codes: list[int] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                receiver.bodies.append(json.loads(self.rfile.read(length)))
+                code = receiver.codes.pop(0) if receiver.codes else 200
+                self.send_response(code)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/secret-token-xyz"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "Receiver":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
+    with Receiver() as r:
+        monkeypatch.setenv("CI_METRICS_ALERT_WEBHOOK_URL", r.url)
+        monkeypatch.setenv("CI_METRICS_DAGSTER_URL", "http://dagster.example:3000/")
+        monkeypatch.setattr(alerts, "BACKOFF_S", 0.01)
+        yield r
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> DuckDBStore:
+    return DuckDBStore(path=str(tmp_path / "store.duckdb"))
+
+
+def _raw_runs_asset(rows: list[dict]):
+    """Stands in for the GitHub extractor: writes the given attempts for the partition."""
+
+    @asset(key=AssetKey("github_workflow_runs"), partitions_def=daily_partitions)
+    def github_workflow_runs(context: AssetExecutionContext, duckdb: DuckDBStore) -> None:
+        with duckdb.connect() as con:
+            insert(con, "workflow_runs", RUN_COLS, rows)
+
+    return github_workflow_runs
+
+
+def _tick(sensor, instance: DagsterInstance, cursor: str | None) -> str | None:
+    data = sensor.evaluate_tick(build_sensor_context(instance=instance, cursor=cursor))
+    return data.cursor
+
+
+def test_failing_quality_check_blocks_and_alerts_once(receiver: Receiver, db, caplog) -> None:
+    instance = DagsterInstance.ephemeral()
+    duplicate = run(1)
+    raw = _raw_runs_asset([duplicate, dict(duplicate), run(2)])
+    workflow_daily = next(a for a in kpi_assets if a.key == kpi_key("workflow_daily"))
+    result = materialize(
+        [raw, workflow_daily, *raw_quality_checks],
+        selection=[AssetKey("github_workflow_runs"), kpi_key("workflow_daily")],
+        partition_key=DAY,
+        instance=instance,
+        resources={"duckdb": db},
+        raise_on_error=False,
+    )
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert not evaluations["runs_unique_key"].passed
+    assert evaluations["runs_unique_key"].metadata["violations"].value == 1
+    assert evaluations["runs_timestamps_ordered"].passed
+    # the blocking check stops the KPI model from reading the broken table
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert materialized == {AssetKey("github_workflow_runs")}
+
+    sensor = alerts.build_check_alert_sensor(check_keys(raw_quality_checks))
+    with caplog.at_level(logging.DEBUG):
+        cursor = _tick(sensor, instance, None)
+        cursor = _tick(sensor, instance, cursor)  # nothing new: no second alert
+    assert len(receiver.bodies) == 1
+    text = receiver.bodies[0]["text"]
+    assert "runs_unique_key" in text and "ERROR" in text
+    assert f"partition: {DAY}" in text
+    assert "http://dagster.example:3000/assets/github_workflow_runs?view=checks" in text
+    assert "secret-token-xyz" not in caplog.text
+
+    # a new failing evaluation of the same check alerts again, once
+    materialize(
+        [raw, *raw_quality_checks],
+        selection=[AssetKey("github_workflow_runs")],
+        partition_key=DAY,
+        instance=instance,
+        resources={"duckdb": db},
+        raise_on_error=False,
+    )
+    cursor = _tick(sensor, instance, cursor)
+    _tick(sensor, instance, cursor)
+    assert len(receiver.bodies) == 2
+
+
+def test_kpi_target_breach_alert_carries_value_and_target(
+    receiver: Receiver, db, monkeypatch
+) -> None:
+    # one PR run of 300 s: average PR validation time 300 s breaches the 120 s target
+    monkeypatch.setenv("CI_METRICS_BASELINE_START", "")
+    with store.connect(db.path) as con:
+        insert(con, "workflow_runs", RUN_COLS, [run(1, duration_s=300, event="pull_request")])
+    instance = DagsterInstance.ephemeral()
+    per_day = [a for a in kpi_assets if TABLES_BY_NAME[a.key.path[-1]].per_day]
+    result = materialize(
+        [*per_day, *kpi_target_checks],
+        partition_key=DAY,
+        instance=instance,
+        resources={"duckdb": db},
+        raise_on_error=False,
+    )
+    assert result.success
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    pr = evaluations["pr_validation_avg_s_target"]
+    assert not pr.passed and pr.severity.value == "WARN"
+    assert pr.metadata["value"].value == pytest.approx(300.0)
+    assert pr.metadata["window"].value == f"{T0.date() - timedelta(days=6)} .. {DAY}"
+    assert "o/r" in pr.metadata["worst_workflows"].value
+    assert evaluations["full_suite_p95_s_target"].passed  # 300 s < 600 s
+    assert evaluations["compute_minutes_reduction_target"].passed  # no_baseline: no alert
+
+    sensor = alerts.build_check_alert_sensor(check_keys(kpi_target_checks))
+    cursor = _tick(sensor, instance, None)
+    _tick(sensor, instance, cursor)
+    texts = [b["text"] for b in receiver.bodies]
+    assert len(texts) == 1  # only PR validation breaches (300 s >= 120 s)
+    pr_text = next(t for t in texts if "pr_validation_avg_s_target" in t)
+    assert "value: 300" in pr_text and "target: 120" in pr_text and "WARN" in pr_text
+
+
+def test_failed_delivery_is_retried_logged_without_the_url_and_resent(
+    receiver: Receiver, caplog
+) -> None:
+    receiver.codes = [500, 503, 502]
+    with caplog.at_level(logging.DEBUG):
+        assert not alerts.send_alert("hello")
+    assert len(receiver.bodies) == 3  # three attempts
+    assert "delivery failed after 3 attempt(s) (HTTP 502)" in caplog.text
+    assert "secret-token-xyz" not in caplog.text
+    receiver.codes = [404]
+    with caplog.at_level(logging.DEBUG):
+        assert not alerts.send_alert("hello")
+    assert len(receiver.bodies) == 4  # a 404 is not retried
+    # an unreachable webhook: the connection error is rephrased, never shown with its URL
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG):
+        ok = alerts.send_alert("x", webhook_url="http://127.0.0.1:9/hooks/secret-token-xyz")
+    assert not ok and "ConnectError" in caplog.text and "secret-token-xyz" not in caplog.text
+
+
+def test_without_webhook_the_alert_is_logged(monkeypatch, caplog) -> None:
+    monkeypatch.delenv("CI_METRICS_ALERT_WEBHOOK_URL", raising=False)
+    with caplog.at_level(logging.WARNING):
+        assert alerts.send_alert("check x failed")
+    assert "alert (no webhook configured): check x failed" in caplog.text
+
+
+def test_run_failure_sensor_posts_the_failed_run(receiver: Receiver, db) -> None:
+    @asset(partitions_def=daily_partitions)
+    def broken() -> None:
+        raise RuntimeError("extraction exploded")
+
+    instance = DagsterInstance.ephemeral()
+    result = materialize([broken], partition_key=DAY, instance=instance, raise_on_error=False)
+    assert not result.success
+    records = instance.get_event_records(
+        EventRecordsFilter(event_type=DagsterEventType.RUN_FAILURE), limit=1
+    )
+    failure = records[0].event_log_entry.dagster_event
+    context = build_run_status_sensor_context(
+        sensor_name="pipeline_run_failure_alerts",
+        dagster_event=failure,
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(result.run_id),
+    ).for_run_failure()
+    alerts.pipeline_run_failure_alerts(context)
+    assert len(receiver.bodies) == 1
+    text = receiver.bodies[0]["text"]
+    assert result.run_id in text and f"partition: {DAY}" in text
+    assert f"http://dagster.example:3000/runs/{result.run_id}" in text
+
+
+def test_check_keys_cover_every_check() -> None:
+    keys = check_keys([*kpi_target_checks, *raw_quality_checks])
+    assert AssetCheckKey(kpi_key("targets"), "test_flakiness_rate_target") in keys
+    assert AssetCheckKey(AssetKey("test_results"), "test_results_linked_to_run") in keys
+    assert len(keys) == 6 + 13

@@ -1,0 +1,514 @@
+"""KPI models against small hand-built raw rows whose expected values are worked out by hand."""
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from assets.kpi import build_all, build_days, build_window
+from pipelines import store
+
+RUN_COLS = (
+    "repo run_id run_attempt workflow_id workflow_name event status conclusion head_sha "
+    "created_at run_started_at updated_at"
+).split()
+JOB_COLS = "repo job_id run_id run_attempt name status conclusion started_at completed_at".split()
+TEST_COLS = (
+    "day source source_kind content_hash seq repo run_id run_attempt head_sha workflow "
+    "test_id module outcome duration_s"
+).split()
+
+T0 = datetime(2025, 3, 10, 12, 0, 0)
+
+
+def run(
+    run_id: int,
+    attempt: int = 1,
+    *,
+    created: datetime = T0,
+    queue_s: float = 0,
+    duration_s: float = 60,
+    conclusion: str | None = "success",
+    status: str = "completed",
+    event: str = "push",
+    workflow: str = "CI",
+    workflow_id: int = 1,
+    sha: str | None = "sha",
+    repo: str = "o/r",
+    start_offset_s: float | None = None,
+) -> dict:
+    """One attempt; it starts ``start_offset_s`` after created (default: ``queue_s``)."""
+    started = created + timedelta(seconds=queue_s if start_offset_s is None else start_offset_s)
+    return {
+        "repo": repo,
+        "run_id": run_id,
+        "run_attempt": attempt,
+        "workflow_id": workflow_id,
+        "workflow_name": workflow,
+        "event": event,
+        "status": status,
+        "conclusion": conclusion,
+        "head_sha": sha,
+        "created_at": created,
+        "run_started_at": started,
+        "updated_at": started + timedelta(seconds=duration_s),
+    }
+
+
+def job(
+    job_id: int,
+    run_id: int,
+    attempt: int = 1,
+    *,
+    seconds: float | None = 60,
+    conclusion: str = "success",
+    repo: str = "o/r",
+    start: datetime = T0,
+) -> dict:
+    return {
+        "repo": repo,
+        "job_id": job_id,
+        "run_id": run_id,
+        "run_attempt": attempt,
+        "name": f"job{job_id}",
+        "status": "completed",
+        "conclusion": conclusion,
+        "started_at": start,
+        "completed_at": None if seconds is None else start + timedelta(seconds=seconds),
+    }
+
+
+def result_row(
+    test_id: str,
+    outcome: str,
+    *,
+    day: date | None = None,
+    sha: str | None = "sha",
+    file: str = "f1",
+    seq: int = 0,
+    duration_s: float | None = 0.01,
+    module: str = "tests.test_m",
+    repo: str | None = "o/r",
+    run_id: int | None = None,
+) -> dict:
+    return {
+        "day": day or T0.date(),
+        "source": file,
+        "source_kind": "junit",
+        "content_hash": file,
+        "seq": seq,
+        "repo": repo,
+        "run_id": run_id,
+        "run_attempt": None,
+        "head_sha": sha,
+        "workflow": "CI",
+        "test_id": test_id,
+        "module": module,
+        "outcome": outcome,
+        "duration_s": duration_s,
+    }
+
+
+def insert(con: duckdb.DuckDBPyConnection, table: str, cols: list[str], rows: list[dict]) -> None:
+    if rows:
+        con.executemany(
+            f"INSERT INTO raw.{table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+            [[r[c] for c in cols] for r in rows],
+        )
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    with store.connect(tmp_path / "store.duckdb") as c:
+        yield c
+
+
+def rows_as_dicts(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list:
+    cur = con.execute(sql, params or [])
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+def one(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> dict:
+    rows = rows_as_dicts(con, sql, params)
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def test_workflow_daily_rates_durations_queue_and_day_boundaries(con) -> None:
+    midnight = datetime(2025, 3, 11)
+    insert(
+        con,
+        "workflow_runs",
+        RUN_COLS,
+        [
+            # run 1: attempt 1 fails (queue 10 s), attempt 2 succeeds in 200 s: final success
+            run(1, 1, queue_s=10, duration_s=100, conclusion="failure"),
+            run(1, 2, start_offset_s=400, duration_s=200, conclusion="success"),
+            run(2, queue_s=20, duration_s=300),  # success first time
+            run(3, queue_s=30, duration_s=50, conclusion="cancelled"),  # excluded
+            run(4, queue_s=40, duration_s=70, conclusion="timed_out"),  # failure
+            run(5, status="in_progress", conclusion=None, queue_s=5),  # volume only
+            run(6, duration_s=10, conclusion="success", created=midnight),  # next day
+            run(7, duration_s=10, created=midnight - timedelta(microseconds=1)),  # 10 Mar
+            run(8, duration_s=90, workflow="Lint", conclusion="failure", event="pull_request"),
+        ],
+    )
+    build_days(con, "workflow_daily", date(2025, 3, 10), date(2025, 3, 11))
+    ci = one(
+        con,
+        "SELECT * FROM kpi.workflow_daily WHERE workflow_name = 'CI' AND day = '2025-03-10'",
+    )
+    assert ci["runs"] == 6  # runs 1, 2, 3, 4, 5, 7
+    assert ci["attempts"] == 7
+    assert (ci["successes"], ci["failures"], ci["excluded"], ci["not_completed"]) == (3, 1, 1, 1)
+    assert ci["success_rate"] == pytest.approx(3 / 4)
+    # attempt 1: run 1 failure, 2 success, 3 excluded, 4 failure, 5 not completed, 7 success
+    assert ci["first_attempt_success_rate"] == pytest.approx(2 / 4)
+    # durations of final success/failure attempts: 200, 300, 70, 10 -> sorted 10, 70, 200, 300
+    assert ci["duration_mean_s"] == pytest.approx(580 / 4)
+    assert ci["duration_p50_s"] == pytest.approx(135.0)  # halfway between 70 and 200
+    assert ci["duration_p95_s"] == pytest.approx(200 + 0.85 * 100)  # rank 2.85
+    # queue of completed attempt 1: 10, 20, 30, 40, 0 (run 7); run 5 is not completed
+    assert ci["queue_mean_s"] == pytest.approx(100 / 5)
+    nxt = one(con, "SELECT * FROM kpi.workflow_daily WHERE day = '2025-03-11'")
+    assert (nxt["workflow_name"], nxt["runs"], nxt["success_rate"]) == ("CI", 1, 1.0)
+    lint = one(con, "SELECT * FROM kpi.workflow_daily WHERE workflow_name = 'Lint'")
+    assert (lint["success_rate"], lint["pr_runs"], lint["pr_duration_sum_s"]) == (0.0, 1, 90.0)
+
+
+def test_compute_minutes_round_up_per_job_and_skip_what_the_contract_leaves_out(con) -> None:
+    insert(
+        con,
+        "workflow_runs",
+        RUN_COLS,
+        [
+            run(1, 1, conclusion="failure"),
+            run(1, 2),
+            run(2, 1, status="in_progress", conclusion=None),
+        ],
+    )
+    insert(
+        con,
+        "workflow_jobs",
+        JOB_COLS,
+        [
+            job(10, 1, 1, seconds=61),  # 2 min (attempt 1 counts too)
+            job(11, 1, 2, seconds=60),  # 1 min
+            job(12, 1, 2, seconds=0.5),  # 1 min
+            job(13, 1, 2, seconds=120.000001),  # 3 min
+            job(14, 1, 2, seconds=300, conclusion="skipped"),  # left out
+            job(15, 1, 2, seconds=None),  # no completed_at: left out
+            job(16, 2, 1, seconds=600),  # attempt not completed: left out
+        ],
+    )
+    build_days(con, "workflow_daily", T0.date(), T0.date())
+    row = one(con, "SELECT compute_minutes, compute_seconds FROM kpi.workflow_daily")
+    assert row["compute_minutes"] == 2 + 1 + 1 + 3
+    assert row["compute_seconds"] == pytest.approx(61 + 60 + 0.5 + 120.000001)
+
+
+def test_pr_validation_and_developer_wait_per_commit(con) -> None:
+    pr = {"event": "pull_request"}
+    insert(
+        con,
+        "workflow_runs",
+        RUN_COLS,
+        [
+            # commit a: two PR runs; run 1 re-run, final attempt ends at T0 + 1800 s
+            run(1, 1, sha="a", duration_s=100, conclusion="failure", **pr),
+            run(1, 2, sha="a", start_offset_s=1000, duration_s=800, **pr),
+            run(2, sha="a", created=T0 + timedelta(seconds=300), duration_s=600,
+                workflow="Lint", workflow_id=2, **pr),
+            # commit b: one run cancelled in 30 s (final attempt completed, excluded)
+            run(3, sha="b", duration_s=30, conclusion="cancelled", event="pull_request_target"),
+            # commit c: still running: no wait
+            run(4, sha="c", status="in_progress", conclusion=None, **pr),
+            # a push run of commit a does not count
+            run(5, sha="a", duration_s=5000, event="push"),
+        ],
+    )  # fmt: skip
+    for table in ("pr_validation_daily", "developer_wait_commits", "developer_wait"):
+        build_days(con, table, T0.date(), T0.date())
+    prv = one(con, "SELECT * FROM kpi.pr_validation_daily")
+    assert prv["pr_runs"] == 4
+    assert prv["validated_runs"] == 2  # final attempts of runs 1 and 2
+    assert prv["duration_mean_s"] == pytest.approx((800 + 600) / 2)
+    commits = {
+        r["head_sha"]: r for r in rows_as_dicts(con, "SELECT * FROM kpi.developer_wait_commits")
+    }
+    assert commits["a"]["wait_s"] == pytest.approx(1800)  # max(T0+1800, T0+900) - T0
+    assert commits["b"]["wait_s"] == pytest.approx(30)
+    assert commits["c"]["wait_s"] is None and not commits["c"]["complete"]
+    daily = one(con, "SELECT * FROM kpi.developer_wait")
+    assert (daily["commits"], daily["incomplete_commits"]) == (2, 1)
+    assert daily["wait_mean_s"] == pytest.approx((1800 + 30) / 2)
+
+
+def test_full_suite_uses_configured_workflow_and_successful_final_attempts(con) -> None:
+    durations = [100, 200, 300, 400, 500]
+    rows = [run(i, duration_s=d, workflow="Full") for i, d in enumerate(durations, 1)]
+    rows += [run(10, duration_s=9000, workflow="Full", conclusion="failure")]
+    rows += [run(11, duration_s=9000, workflow="CI")]
+    insert(con, "workflow_runs", RUN_COLS, rows)
+    build_days(con, "full_suite_daily", T0.date(), T0.date(), {"full_suite_workflow": "Full"})
+    row = one(con, "SELECT * FROM kpi.full_suite_daily")
+    assert (row["workflow_name"], row["runs"], row["successful_runs"]) == ("Full", 6, 5)
+    assert row["duration_p50_s"] == pytest.approx(300)
+    assert row["duration_p95_s"] == pytest.approx(400 + 0.8 * 100)  # rank 0.95 * 4 = 3.8
+
+
+def test_run_flakiness_units(con) -> None:
+    insert(
+        con,
+        "workflow_runs",
+        RUN_COLS,
+        [
+            # unit (wf 1, x): failure then a separate run succeeds -> flaky
+            run(1, sha="x", conclusion="failure"),
+            run(2, sha="x", created=T0 + timedelta(hours=1)),
+            # unit (wf 2, x): same sha, other workflow, only failures -> not flaky
+            run(3, sha="x", workflow="Lint", workflow_id=2, conclusion="failure"),
+            # unit (wf 1, y): re-run attempt succeeds after a failed attempt -> flaky
+            run(4, 1, sha="y", conclusion="startup_failure"),
+            run(4, 2, sha="y"),
+            # unit (wf 1, z): only cancelled -> no unit
+            run(5, sha="z", conclusion="cancelled"),
+            # unit (wf 1, w): success, then a later day's failure: bucketed on its first day
+            run(6, sha="w"),
+            run(7, sha="w", conclusion="failure", created=T0 + timedelta(days=1)),
+            run(8, sha=None, conclusion="failure"),  # unknown sha: no unit
+        ],
+    )
+    for table in ("run_flakiness", "run_flakiness_daily"):
+        build_days(con, table, T0.date(), T0.date() + timedelta(days=1))
+    units = {
+        (r["workflow_id"], r["head_sha"]): r["flaky"]
+        for r in rows_as_dicts(con, "SELECT * FROM kpi.run_flakiness")
+    }
+    assert units == {(1, "x"): True, (2, "x"): False, (1, "y"): True, (1, "w"): True}
+    daily = rows_as_dicts(con, "SELECT day, units, flaky_units FROM kpi.run_flakiness_daily")
+    assert daily == [{"day": T0.date(), "units": 4, "flaky_units": 3}]
+
+
+def test_test_stats_slow_consistently_slow_regression_and_flaky(con) -> None:
+    as_of = date(2025, 1, 2)  # window 2024-12-27 .. 2025-01-02 crosses the year
+    prev = as_of - timedelta(days=7)
+    rows = []
+    # slow: median of 0.5, 1.5, 2.5 = 1.5 > 1.0; only 3 executions: not consistently slow
+    rows += [
+        result_row("t::slow", "passed", duration_s=d, seq=i, file=f"s{i}")
+        for i, d in enumerate([0.5, 1.5, 2.5])
+    ]
+    # consistently slow: 5 executions, 4 of them > 1.0 s (80 %); median 1.2
+    rows += [
+        result_row("t::cslow", "passed", duration_s=d, seq=i, file=f"c{i}")
+        for i, d in enumerate([1.1, 1.2, 1.3, 1.4, 0.2])
+    ]
+    # regression: window median 0.4 vs 0.2 before (> 1.5x, both >= 3 executions, >= 0.1 s)
+    rows += [
+        result_row("t::reg", "passed", day=as_of, duration_s=d, file=f"r{i}")
+        for i, d in enumerate([0.3, 0.4, 0.5])
+    ]
+    rows += [
+        result_row("t::reg", "passed", day=prev, duration_s=d, file=f"q{i}")
+        for i, d in enumerate([0.1, 0.2, 0.3])
+    ]
+    # not a regression: previous median is below 0.1 s
+    rows += [
+        result_row("t::tiny", "passed", day=as_of, duration_s=d, file=f"u{i}")
+        for i, d in enumerate([0.3, 0.3, 0.3])
+    ]
+    rows += [
+        result_row("t::tiny", "passed", day=prev, duration_s=d, file=f"v{i}")
+        for i, d in enumerate([0.05, 0.05, 0.05])
+    ]
+    # flaky: passed and failed on the same sha, on days at both ends of the window
+    rows += [
+        result_row("t::pf", "passed", day=date(2024, 12, 27), sha="a", file="p1"),
+        result_row("t::pf", "failed", day=as_of, sha="a", file="p2"),
+    ]
+    # flaky: a rerun followed by a pass in one report
+    rows += [
+        result_row("t::rr", "rerun", sha="b", file="rr", seq=0, day=as_of),
+        result_row("t::rr", "passed", sha="b", file="rr", seq=1, day=as_of),
+    ]
+    # not flaky: pass and fail on different shas; rerun then fail in one report
+    rows += [
+        result_row("t::diff", "passed", sha="c", file="d1", day=as_of),
+        result_row("t::diff", "failed", sha="d", file="d2", day=as_of),
+        result_row("t::rf", "rerun", sha="e", file="rf", seq=0, day=as_of),
+        result_row("t::rf", "failed", sha="e", file="rf", seq=1, day=as_of),
+    ]
+    # not flaky: unknown sha; outside the window (2024-12-26)
+    rows += [
+        result_row("t::nosha", "passed", sha=None, file="n1", day=as_of),
+        result_row("t::nosha", "failed", sha=None, file="n2", day=as_of),
+        result_row("t::old", "passed", sha="f", file="o1", day=date(2024, 12, 26)),
+        result_row("t::old", "failed", sha="f", file="o2", day=as_of),
+        result_row("t::skip", "skipped", file="k1", day=as_of),
+    ]
+    for r in rows:
+        if r["day"] == T0.date():
+            r["day"] = as_of
+    insert(con, "test_results", TEST_COLS, rows)  # fmt: skip
+    for table in ("test_flaky_units", "test_stats", "flaky_tests", "slow_tests", "module_stats"):
+        build_window(con, table, as_of)
+    stats = {r["test_id"]: r for r in rows_as_dicts(con, "SELECT * FROM kpi.test_stats")}
+    assert stats["t::slow"]["slow"] and not stats["t::slow"]["consistently_slow"]
+    assert stats["t::slow"]["median_duration_s"] == pytest.approx(1.5)
+    assert stats["t::cslow"]["consistently_slow"] and stats["t::cslow"]["slow"]
+    assert stats["t::reg"]["duration_regression"]
+    assert not stats["t::tiny"]["duration_regression"]
+    flaky = {r["test_id"] for r in rows_as_dicts(con, "SELECT * FROM kpi.flaky_tests")}
+    assert flaky == {"t::pf", "t::rr"}
+    slow = {r["test_id"] for r in rows_as_dicts(con, "SELECT * FROM kpi.slow_tests")}
+    assert slow == {"t::slow", "t::cslow"}
+    pf = one(con, "SELECT * FROM kpi.flaky_tests WHERE test_id = 't::pf'")
+    assert (pf["flaky_units"], pf["last_seen_sha"], pf["head_shas"]) == (1, "a", ["a"])
+    module = one(con, "SELECT * FROM kpi.module_stats")
+    window = [r for r in rows if date(2024, 12, 27) <= r["day"] <= as_of]
+    assert module["tests"] == len({r["test_id"] for r in window}) == 11
+    failures = sum(r["outcome"] in ("failed", "error") for r in window)
+    non_skipped = sum(r["outcome"] != "skipped" for r in window)
+    assert (failures, non_skipped) == (5, 25)
+    assert module["failure_rate"] == pytest.approx(failures / non_skipped)
+
+
+def _pr_runs_on(day: date, first_id: int, durations: list[float]) -> list[dict]:
+    created = datetime.combine(day, datetime.min.time()) + timedelta(hours=9)
+    return [
+        run(
+            first_id + i,
+            created=created,
+            duration_s=d,
+            event="pull_request",
+            sha=f"s{first_id + i}",
+        )
+        for i, d in enumerate(durations)
+    ]
+
+
+def test_targets_window_baseline_and_empty_days(con) -> None:
+    day = date(2025, 1, 3)  # window 2024-12-28 .. 2025-01-03
+    rows = _pr_runs_on(date(2024, 12, 27), 1, [5000])  # just outside the window
+    rows += _pr_runs_on(date(2024, 12, 28), 10, [100, 50])
+    rows += _pr_runs_on(day, 20, [90])
+    # baseline 2024-12-01 .. 2024-12-10: two commits waiting 1000 s each
+    rows += _pr_runs_on(date(2024, 12, 2), 30, [1000, 1000])
+    insert(con, "workflow_runs", RUN_COLS, rows)
+    # compute: baseline 100 minutes in 10 days (10/day); window 14 minutes (2/day)
+    jobs = [job(100, 30, seconds=60 * 60), job(101, 31, seconds=40 * 60)]
+    jobs += [job(102, 10, seconds=10 * 60), job(103, 20, seconds=4 * 60)]
+    insert(con, "workflow_jobs", JOB_COLS, jobs)
+    params = {"baseline_start": date(2024, 12, 1), "baseline_end": date(2024, 12, 10)}
+    build_all(con, date(2024, 11, 25), date(2025, 1, 5), params=params)
+    t = {
+        (r["day"], r["kpi"]): r
+        for r in rows_as_dicts(con, "SELECT * FROM kpi.targets WHERE repo = 'o/r'")
+    }
+    pr = t[(day, "pr_validation_avg_s")]
+    assert pr["value"] == pytest.approx((100 + 50 + 90) / 3) and pr["status"] == "ok"
+    assert t[(date(2024, 12, 27), "pr_validation_avg_s")]["status"] == "breach"
+    cm = t[(day, "compute_minutes_reduction")]
+    assert cm["baseline_value"] == pytest.approx(10.0)
+    assert cm["window_value"] == pytest.approx(2.0)
+    assert cm["value"] == pytest.approx(0.8) and cm["status"] == "ok"
+    dw = t[(day, "developer_wait_reduction")]
+    assert dw["baseline_value"] == pytest.approx(1000)
+    assert dw["value"] == pytest.approx(1 - 80 / 1000) and dw["status"] == "ok"
+    # no run in 2024-12-11 .. 2024-12-17: no data
+    assert t[(date(2024, 12, 17), "pr_validation_avg_s")]["status"] == "no_data"
+    assert t[(day, "test_flakiness_rate")]["status"] == "no_data"
+    assert t[(day, "run_flakiness_rate")]["value"] == 0.0
+    # without a baseline, reductions are null with status no_baseline
+    build_days(con, "targets", day, day, {"baseline_start": None, "baseline_end": None})
+    nb = one(
+        con,
+        "SELECT * FROM kpi.targets WHERE day = ? AND kpi = 'compute_minutes_reduction'",
+        [day],
+    )
+    assert nb["value"] is None and nb["status"] == "no_baseline"
+
+
+def test_recomputing_days_is_idempotent_and_touches_only_those_days(con) -> None:
+    insert(con, "workflow_runs", RUN_COLS, [run(1), run(2, created=T0 + timedelta(days=1))])
+    first, second = T0.date(), T0.date() + timedelta(days=1)
+    build_days(con, "workflow_daily", first, second)
+    before = rows_as_dicts(con, "SELECT * FROM kpi.workflow_daily ORDER BY day")
+    build_days(con, "workflow_daily", first, second)
+    assert rows_as_dicts(con, "SELECT * FROM kpi.workflow_daily ORDER BY day") == before
+    # a re-run attempt appears for day 1 and a run is added on day 2: recompute day 1 only
+    insert(
+        con,
+        "workflow_runs",
+        RUN_COLS,
+        [run(1, 2, conclusion="failure"), run(3, created=T0 + timedelta(days=1))],
+    )
+    build_days(con, "workflow_daily", first, first)
+    after = {r["day"]: r for r in rows_as_dicts(con, "SELECT * FROM kpi.workflow_daily")}
+    assert (after[first]["attempts"], after[first]["success_rate"]) == (2, 0.0)
+    assert after[second] == before[1]  # day 2 untouched until it is recomputed
+    build_days(con, "workflow_daily", first, second)
+    assert con.execute("SELECT count(*) FROM kpi.workflow_daily").fetchone()[0] == 2
+
+
+def test_targets_test_flakiness_rate_moves_with_the_window(con) -> None:
+    d = date
+    rows = [
+        result_row("t1", "passed", day=d(2024, 12, 28), sha="a", file="a1"),
+        result_row("t1", "failed", day=d(2025, 1, 3), sha="a", file="a2"),
+        result_row("t2", "passed", day=d(2024, 12, 30), sha="b", file="b1"),
+        result_row("t3", "skipped", day=d(2025, 1, 2), sha="c", file="c1"),
+        result_row("t4", "rerun", day=d(2025, 1, 1), sha="e", file="e1", seq=0),
+        result_row("t4", "passed", day=d(2025, 1, 1), sha="e", file="e1", seq=1),
+        result_row("t5", "failed", day=d(2025, 1, 1), sha="f", file="f1", repo=None),
+        result_row("t5", "passed", day=d(2025, 1, 1), sha="f", file="f2", repo=None),
+    ]
+    insert(con, "test_results", TEST_COLS, rows)
+    build_all(con, d(2024, 12, 20), d(2025, 1, 12))
+    got = {
+        r["day"]: (r["value"], r["status"])
+        for r in rows_as_dicts(
+            con, "SELECT * FROM kpi.targets WHERE kpi = 'test_flakiness_rate' AND repo = 'o/r'"
+        )
+    }
+    # window D-6 .. D: tests with a non-skipped row / those with a flaky unit
+    assert got[d(2024, 12, 27)] == (None, "no_data")
+    assert got[d(2025, 1, 3)][0] == pytest.approx(2 / 3)  # t1, t2, t4; flaky t1, t4
+    assert got[d(2025, 1, 4)][0] == pytest.approx(1 / 3)  # t1 only failed in 12-29 .. 01-04
+    assert got[d(2025, 1, 7)][0] == pytest.approx(1 / 2)  # t1, t4; flaky t4
+    assert got[d(2025, 1, 8)] == (0.0, "ok")  # t1 alone, not flaky in 01-02 .. 01-08
+    assert got[d(2025, 1, 10)] == (None, "no_data")
+    assert got[d(2025, 1, 3)][1] == "breach"
+
+
+def test_window_assets_materialize_through_dagster_for_a_configured_day(tmp_path) -> None:
+    from dagster import DagsterInstance, materialize
+
+    from assets.kpi import TABLES_BY_NAME, kpi_assets
+    from pipelines.resources import DuckDBStore
+
+    path = tmp_path / "store.duckdb"
+    as_of = date(2025, 2, 1)
+    with store.connect(path) as c:
+        rows = [
+            result_row("t::a", "passed", day=as_of, sha="a", file="x1", duration_s=2.0),
+            result_row("t::a", "failed", day=as_of, sha="a", file="x2", duration_s=2.0),
+        ]
+        insert(c, "test_results", TEST_COLS, rows)
+    window = [a for a in kpi_assets if not TABLES_BY_NAME[a.key.path[-1]].per_day]
+    config = {"ops": {a.op.name: {"config": {"as_of": as_of.isoformat()}} for a in window}}
+    result = materialize(
+        window,
+        run_config=config,
+        instance=DagsterInstance.ephemeral(),
+        resources={"duckdb": DuckDBStore(path=str(path))},
+    )
+    metadata = result.asset_materializations_for_node("kpi__flaky_tests")[0].metadata
+    assert metadata["rows"].value == 1 and metadata["as_of"].value == "2025-02-01"
+    assert "t::a" in metadata["preview"].value
+    with store.connect(path) as c:
+        assert c.execute("SELECT test_id, slow FROM kpi.slow_tests").fetchall() == [("t::a", True)]
