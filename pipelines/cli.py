@@ -34,6 +34,29 @@ def _materialize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ingest(args: argparse.Namespace) -> int:
+    from pipelines import settings, store
+    from pipelines.drop_folder import report_files, summary_lines
+    from pipelines.testresults.loader import ingest_files
+    from pipelines.testresults.rows import RunContext
+
+    overrides = RunContext(
+        repo=args.repo,
+        run_id=args.run_id,
+        run_attempt=args.run_attempt,
+        head_sha=args.sha,
+        branch=args.branch,
+        workflow=args.workflow,
+    )
+    files = list(report_files(args.paths))
+    with store.connect(settings.get(settings.DB)) as con:
+        summary = ingest_files(con, files, context_overrides=overrides)
+    for line in summary_lines(summary):
+        print(line)
+    readable = summary.files_read + summary.files_skipped_duplicate
+    return 0 if readable else 1
+
+
 def _day(value: str) -> date:
     return date.fromisoformat(value)
 
@@ -63,6 +86,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve the fake GitHub API on 127.0.0.1 (see ci-metrics fake-github --help)",
         add_help=False,
     )
+
+    ingest = sub.add_parser(
+        "ingest",
+        help="ingest JUnit XML / plugin files, folders and zips into the store",
+        description=(
+            "Ingest report files through the same loader the drop-folder sensor's runs use. "
+            "Exits non-zero only when nothing could be read."
+        ),
+    )
+    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ingest.add_argument("--repo", help="owner/name the results belong to")
+    ingest.add_argument("--run-id", type=int)
+    ingest.add_argument("--run-attempt", type=int)
+    ingest.add_argument("--sha", help="head commit SHA")
+    ingest.add_argument("--branch")
+    ingest.add_argument("--workflow")
+    ingest.set_defaults(func=_ingest)
 
     mat = sub.add_parser(
         "materialize", help="materialize the raw GitHub assets for a day range (one run)"

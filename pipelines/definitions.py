@@ -7,8 +7,10 @@ from dagster import Definitions, EnvVar
 from assets.github import github_workflow_jobs, github_workflow_runs
 from assets.kpi import kpi_assets
 from assets.kpi_checks import kpi_asset_checks
+from assets.test_results import test_results
 from pipelines import settings
 from pipelines.alerts import alert_sensors
+from pipelines.drop_folder import ingest_test_files_job, junit_drop_folder
 from pipelines.jobs import extract_github_job
 from pipelines.resources import DuckDBStore, GitHubAPI
 from pipelines.schedules import daily_github_extract
@@ -42,10 +44,10 @@ def resources() -> dict[str, object]:
 
 
 defs = Definitions(
-    assets=[github_workflow_runs, github_workflow_jobs, *kpi_assets],
+    assets=[github_workflow_runs, github_workflow_jobs, test_results, *kpi_assets],
     asset_checks=kpi_asset_checks,
-    jobs=[extract_github_job],
+    jobs=[extract_github_job, ingest_test_files_job],
     schedules=[daily_github_extract],
-    sensors=[*alert_sensors],
+    sensors=[junit_drop_folder, *alert_sensors],
     resources=resources(),
 )

@@ -66,6 +66,7 @@ def run_pipeline(
     from assets.github import github_workflow_jobs, github_workflow_runs
     from assets.kpi import TABLES, kpi_assets
     from assets.kpi_checks import kpi_asset_checks
+    from assets.test_results import test_results
 
     per_day = {spec.name for spec in TABLES if spec.per_day}
     daily = [a for a in kpi_assets if a.key.path[-1] in per_day]
@@ -75,7 +76,13 @@ def run_pipeline(
         last,
         resources=resources,
         instance=instance,
-        assets=[github_workflow_runs, github_workflow_jobs, *daily, *kpi_asset_checks],
+        assets=[
+            github_workflow_runs,
+            github_workflow_jobs,
+            test_results,
+            *daily,
+            *kpi_asset_checks,
+        ],
     )
     config = {"ops": {a.op.name: {"config": {"as_of": last.isoformat()}} for a in window}}
     whole = materialize(window, instance=instance, resources=dict(resources), run_config=config)

@@ -111,3 +111,15 @@ CREATE TABLE IF NOT EXISTS meta.ingested_files (
     tests INTEGER NOT NULL,
     ingested_at TIMESTAMP NOT NULL
 );
+
+-- Artifacts already dealt with: ingested, expired (410), or holding nothing readable.
+-- Failed downloads are not recorded, so the next materialization tries them again.
+CREATE TABLE IF NOT EXISTS meta.artifacts_seen (
+    repo VARCHAR NOT NULL,
+    artifact_id BIGINT NOT NULL,
+    run_id BIGINT NOT NULL,
+    name VARCHAR,
+    status VARCHAR NOT NULL,
+    detail VARCHAR,
+    seen_at TIMESTAMP NOT NULL
+);

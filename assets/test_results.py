@@ -1,0 +1,164 @@
+"""Test results from the runs' artifacts: JUnit XML and our pytest plugin's JSON Lines.
+
+Daily partitioned on the run's ``created_at``, like the raw runs. Each file is
+ingested once by content (``meta.ingested_files``) and each artifact is
+downloaded once (``meta.artifacts_seen``), so re-materializing a range adds
+nothing; runs re-run later bring new artifacts, which the next pass picks up.
+"""
+
+from collections import Counter
+from datetime import datetime
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    BackfillPolicy,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from assets.github import JOBS_KEY, RUNS_KEY, partition_days
+from pipelines import settings
+from pipelines.partitions import RAW_FRESHNESS_POLICY, daily_partitions, day_bounds
+from pipelines.resources import DuckDBStore, GitHubAPI
+from pipelines.testresults.artifacts import (
+    attempt_for,
+    context_for,
+    download_all,
+    list_artifacts,
+    patterns_from,
+)
+from pipelines.testresults.loader import IngestSummary, ingest_files
+
+TESTS_KEY = AssetKey("test_results")
+DOWNLOAD_BATCH = 64  # artifacts per download-then-load round: bounds memory
+
+
+def summary_metadata(summary: IngestSummary) -> dict:
+    """Materialization metadata shared by the artifact asset and drop-folder runs."""
+    quarantined = "\n".join(f"- `{src}`: {reason}" for src, reason in summary.quarantined[:50])
+    return {
+        "files_read": summary.files_read,
+        "files_already_ingested": summary.files_skipped_duplicate,
+        "tests": summary.tests,
+        "outcomes": MetadataValue.json(dict(sorted(summary.tests_by_outcome.items()))),
+        "quarantined_files": len(summary.quarantined),
+        "quarantined": MetadataValue.md(quarantined or "none"),
+    }
+
+
+def merge(total: IngestSummary, part: IngestSummary) -> None:
+    total.files_read += part.files_read
+    total.files_skipped_duplicate += part.files_skipped_duplicate
+    total.tests_by_outcome.update(part.tests_by_outcome)
+    total.quarantined.extend(part.quarantined)
+    total.days |= part.days
+
+
+@asset(
+    key=TESTS_KEY,
+    deps=[RUNS_KEY, JOBS_KEY],
+    partitions_def=daily_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    pool="duckdb",
+    kinds={"github", "duckdb"},
+    group_name="tests",
+    freshness_policy=RAW_FRESHNESS_POLICY,
+    description="raw.test_results: one row per test execution, from the runs' artifacts.",
+)
+def test_results(
+    context: AssetExecutionContext, duckdb: DuckDBStore, github: GitHubAPI
+) -> MaterializeResult:
+    first, last = partition_days(context)
+    start, end = day_bounds(first, last)
+    repos = github.repo_list()
+    patterns = patterns_from(settings.get(settings.ARTIFACT_PATTERNS))
+    with duckdb.connect() as con:
+        runs = con.execute(
+            "SELECT repo, run_id, run_attempt, run_started_at, workflow_name "
+            "FROM raw.workflow_runs WHERE list_contains(?, repo) "
+            "AND created_at >= ? AND created_at < ?",
+            [repos, start, end],
+        ).fetchall()
+        seen = {
+            (r, int(a))
+            for r, a in con.execute(
+                "SELECT repo, artifact_id FROM meta.artifacts_seen WHERE list_contains(?, repo)",
+                [repos],
+            ).fetchall()
+        }
+    attempts: dict[tuple[str, int], list[tuple[int, datetime | None]]] = {}
+    workflow: dict[tuple[str, int], str | None] = {}
+    for repo, run_id, attempt, started, wf in runs:
+        attempts.setdefault((repo, run_id), []).append((attempt, started))
+        workflow[(repo, run_id)] = wf
+
+    total = IngestSummary()
+    statuses: Counter[str] = Counter()
+    with github.client() as client:
+        todo = []
+        for repo in repos:
+            for ref in list_artifacts(client, repo, start, patterns):
+                if (repo, ref.run_id) in attempts and (repo, ref.artifact_id) not in seen:
+                    todo.append(ref)
+        for i in range(0, len(todo), DOWNLOAD_BATCH):
+            downloads = download_all(
+                client, todo[i : i + DOWNLOAD_BATCH], concurrency=github.concurrency
+            )
+            contexts = {}
+            for d in downloads:
+                key = (d.ref.repo, d.ref.run_id)
+                contexts[d.ref.source] = context_for(
+                    d.ref, attempt_for(d.ref, attempts[key]), workflow[key]
+                )
+            files = [(d.ref.source, d.data) for d in downloads if d.data is not None]
+            with duckdb.connect() as con:
+                part = ingest_files(
+                    con,
+                    files,
+                    context_overrides=lambda source, c=contexts: c[source.split("!", 1)[0]],
+                    dagster_run_id=context.run_id,
+                )
+                now = datetime.now().replace(microsecond=0)
+                for d in downloads:
+                    statuses[d.status] += 1
+                    if d.status == "failed":
+                        context.log.warning(f"artifact {d.ref.source}: {d.detail}")
+                        continue
+                    con.execute(
+                        "INSERT INTO meta.artifacts_seen VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [
+                            d.ref.repo,
+                            d.ref.artifact_id,
+                            d.ref.run_id,
+                            d.ref.name,
+                            "ingested" if d.status == "downloaded" else d.status,
+                            d.detail,
+                            now,
+                        ],
+                    )
+            merge(total, part)
+        context.log.info(f"GitHub cost for artifacts {first}…{last}: {client.stats.summary()}")
+        requests = client.stats.requests
+    for source, reason in total.quarantined:
+        context.log.warning(f"quarantined {source}: {reason}")
+    return MaterializeResult(
+        metadata={
+            **summary_metadata(total),
+            "days": f"{first} … {last}",
+            "artifacts_matching_new": len(todo),
+            "artifacts_by_status": MetadataValue.json(dict(statuses)),
+            "requests": requests,
+            "rows_in_range": _rows_in_range(duckdb, first, last),
+        }
+    )
+
+
+def _rows_in_range(duckdb: DuckDBStore, first, last) -> int:
+    with duckdb.connect(read_only=True) as con:
+        return int(
+            con.execute(
+                "SELECT count(*) FROM raw.test_results WHERE day BETWEEN ? AND ?", [first, last]
+            ).fetchone()[0]
+        )

@@ -1,0 +1,440 @@
+"""Write test reports into ``raw.test_results``, once per file content.
+
+A batch of files is one transaction: a crash half-way leaves no half-written
+file behind, and ``meta.ingested_files`` (sha256 of each file's bytes) only
+ever lists files whose rows are all there, which is what makes re-running an
+ingestion harmless. A file that cannot be read is quarantined in
+``raw.ingest_errors`` and the rest of the batch still goes in.
+
+Rows reach DuckDB as Arrow tables of ~100k rows: the fastest way to hand a
+million Python values to DuckDB (several times faster than parameter lists).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.store import transaction
+from pipelines.testresults.archive import ArchiveError, read_members
+from pipelines.testresults.junit import DEFAULT_MAX_BYTES, JUnitParseError, stream_junit
+from pipelines.testresults.rows import ROW_COLUMNS, RunContext, context_from_mapping
+
+BATCH_ROWS = 50_000
+_HASH_READ_BYTES = 1 << 20
+
+Source = str | Path | tuple[str, bytes]
+Overrides = RunContext | Mapping[str, Any] | Callable[[str], RunContext | Mapping | None] | None
+DayFor = Callable[[RunContext], date | None]
+
+_ARROW_SCHEMA = pa.schema(
+    [
+        ("test_id", pa.string()),
+        ("outcome", pa.string()),
+        ("module", pa.string()),
+        ("classname", pa.string()),
+        ("name", pa.string()),
+        ("file", pa.string()),
+        ("duration_s", pa.float64()),
+        ("message", pa.string()),
+        ("suite", pa.string()),
+        ("report_time", pa.timestamp("us")),
+        ("hostname", pa.string()),
+    ]
+)
+assert tuple(_ARROW_SCHEMA.names) == ROW_COLUMNS
+_ROW_STRUCT = pa.struct(list(_ARROW_SCHEMA))
+
+_INSERT = f"""
+INSERT INTO raw.test_results (
+    day, source, source_kind, content_hash, seq, repo, run_id, run_attempt,
+    head_sha, branch, workflow, {", ".join(ROW_COLUMNS)}, ingested_at
+)
+SELECT ?, ?, ?, ?, ? + seq, ?, ?, ?, ?, ?, ?, {", ".join(ROW_COLUMNS)}, ?
+FROM _rows_batch
+"""
+
+
+@dataclass
+class IngestSummary:
+    """What one call to :func:`ingest_files` did."""
+
+    files_read: int = 0
+    files_skipped_duplicate: int = 0
+    tests_by_outcome: Counter[str] = field(default_factory=Counter)
+    quarantined: list[tuple[str, str]] = field(default_factory=list)
+    days: set[date] = field(default_factory=set)
+
+    @property
+    def tests(self) -> int:
+        return sum(self.tests_by_outcome.values())
+
+
+@dataclass
+class _File:
+    source: str
+    kind: str  # 'junit', 'artifact' or 'plugin' (the source_kind column)
+    data: bytes | Path
+    modified: datetime | None
+    content_hash: str = ""
+
+
+class _Quarantine(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def run_created_day(con: duckdb.DuckDBPyConnection) -> DayFor:
+    """A ``day_for`` that looks the run up in ``raw.workflow_runs`` (its created_at day)."""
+
+    def day_for(context: RunContext) -> date | None:
+        if context.repo is None or context.run_id is None:
+            return None
+        row = con.execute(
+            "SELECT min(created_at)::DATE FROM raw.workflow_runs WHERE repo = ? AND run_id = ?",
+            [context.repo, context.run_id],
+        ).fetchall()
+        return row[0][0] if row else None
+
+    return day_for
+
+
+def ingest_files(
+    con: duckdb.DuckDBPyConnection,
+    sources: Iterable[Source],
+    *,
+    context_overrides: Overrides = None,
+    day_for: DayFor | None = None,
+    dagster_run_id: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    batch_rows: int = BATCH_ROWS,
+) -> IngestSummary:
+    """Ingest report files (paths or ``(name, bytes)``; zips are opened) in one transaction.
+
+    ``context_overrides`` (a RunContext, a mapping, or a function of the source
+    name) wins over the run linkage found in a report. A row's ``day`` is
+    ``day_for(context)`` (default: the run's created day in raw.workflow_runs),
+    else the report's timestamp day, else the file's modification day.
+    """
+    summary = IngestSummary()
+    day_for = day_for or run_created_day(con)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with transaction(con), ThreadPoolExecutor(1, thread_name_prefix="junit-load") as writer:
+        seen = {
+            r[0] for r in con.execute("SELECT content_hash FROM meta.ingested_files").fetchall()
+        }
+        for item in _expand(sources, summary, max_bytes):
+            if isinstance(item, tuple):  # (source, reason, hash) of an unreadable container
+                _quarantine(con, summary, *item, now=now, dagster_run_id=dagster_run_id)
+                continue
+            item.content_hash = _sha256(item.data)
+            if item.content_hash in seen:
+                summary.files_skipped_duplicate += 1
+                continue
+            seen.add(item.content_hash)
+            overrides = context_overrides
+            if callable(overrides):
+                overrides = overrides(item.source)
+            try:
+                outcomes, day = _load_file(
+                    con,
+                    item,
+                    overrides,
+                    day_for,
+                    now,
+                    writer=writer,
+                    max_bytes=max_bytes,
+                    batch_rows=batch_rows,
+                )
+            except _Quarantine as exc:
+                con.execute(
+                    "DELETE FROM raw.test_results WHERE content_hash = ?", [item.content_hash]
+                )
+                _quarantine(
+                    con,
+                    summary,
+                    item.source,
+                    exc.reason,
+                    item.content_hash,
+                    now=now,
+                    dagster_run_id=dagster_run_id,
+                )
+                continue
+            summary.files_read += 1
+            summary.tests_by_outcome.update(outcomes)
+            if outcomes:
+                summary.days.add(day)
+            con.execute(
+                "INSERT INTO meta.ingested_files VALUES (?, ?, ?, ?, ?)",
+                [item.content_hash, item.source, day, sum(outcomes.values()), now],
+            )
+    return summary
+
+
+def _quarantine(
+    con: duckdb.DuckDBPyConnection,
+    summary: IngestSummary,
+    source: str,
+    reason: str,
+    content_hash: str | None,
+    *,
+    now: datetime,
+    dagster_run_id: str | None,
+) -> None:
+    """Record a bad file once per (content, reason): a sensor re-reading it adds nothing."""
+    summary.quarantined.append((source, reason))
+    if content_hash is not None:
+        known = con.execute(
+            "SELECT 1 FROM raw.ingest_errors WHERE content_hash = ? AND reason = ? LIMIT 1",
+            [content_hash, reason],
+        ).fetchall()
+        if known:
+            return
+    con.execute(
+        "INSERT INTO raw.ingest_errors VALUES (?, ?, ?, ?, ?)",
+        [source, reason, content_hash, now, dagster_run_id],
+    )
+
+
+def _sha256(data: bytes | Path) -> str:
+    if isinstance(data, bytes):
+        return hashlib.sha256(data).hexdigest()
+    digest = hashlib.sha256()
+    with open(data, "rb") as f:
+        while chunk := f.read(_HASH_READ_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _expand(
+    sources: Iterable[Source], summary: IngestSummary, max_bytes: int
+) -> Iterator[_File | tuple[str, str, str | None]]:
+    """Each report file of ``sources``; zips opened in memory; bad containers as tuples."""
+    for src in sources:
+        if isinstance(src, tuple):
+            name, data = src
+            path = None
+            modified = None
+        else:
+            path = Path(src)
+            name, data = str(src), path
+            try:
+                modified = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None)
+            except OSError as exc:
+                yield (name, f"cannot read file ({exc.strerror})", None)
+                continue
+        if name.lower().endswith(".zip"):
+            yield from _expand_zip(name, data, max_bytes)
+        else:
+            yield _File(name, _kind_of(name, "junit"), data, modified)
+
+
+def _expand_zip(
+    name: str, data: bytes | Path, max_bytes: int
+) -> Iterator[_File | tuple[str, str, str | None]]:
+    content_hash = _sha256(data)
+    try:
+        # All members are held at once (so a bad archive loads nothing): cap the total too.
+        members = list(
+            read_members(name, data, max_member_bytes=max_bytes, max_total_bytes=max_bytes)
+        )
+    except ArchiveError as exc:
+        yield (name, exc.reason, content_hash)
+        return
+    for member in members:
+        source = f"{name}!{member.name}"
+        if member.error is not None:
+            yield (source, member.error, None)
+        else:
+            yield _File(source, _kind_of(member.name, "artifact"), member.data, member.modified)
+
+
+def _kind_of(name: str, default: str) -> str:
+    """JSON files are the pytest plugin's; everything else is read as JUnit XML."""
+    return "plugin" if name.lower().endswith((".jsonl", ".json")) else default
+
+
+def _load_file(
+    con: duckdb.DuckDBPyConnection,
+    item: _File,
+    overrides: RunContext | Mapping | None,
+    day_for: DayFor,
+    now: datetime,
+    *,
+    writer: ThreadPoolExecutor,
+    max_bytes: int,
+    batch_rows: int,
+) -> tuple[Counter[str], date]:
+    """Insert one file's rows; returns its outcome counts and partition day.
+
+    Each batch is converted and inserted on a worker thread while the next one
+    is parsed: DuckDB releases the GIL, so the load mostly hides behind parsing.
+    The connection is only ever used by one thread at a time.
+    """
+    outcomes: Counter[str] = Counter()
+    written = 0
+    placed: tuple | None = None  # (day, context) the last rows were written with
+    stale = False  # some rows were written with a (day, context) that later changed
+    pending: list[tuple] = []
+    in_flight: Future | None = None
+
+    def wait() -> None:
+        nonlocal in_flight
+        if in_flight is not None:
+            future, in_flight = in_flight, None
+            future.result()
+
+    def flush() -> None:
+        nonlocal written, placed, stale, in_flight, pending
+        wait()
+        now_placed = _placement(reader, item, overrides, day_for)
+        stale = stale or (placed is not None and now_placed != placed)
+        placed = now_placed
+        in_flight = writer.submit(_insert, con, pending, item, placed, written, now)
+        written += len(pending)
+        pending = []
+
+    try:
+        reader = _PluginRows(item) if item.kind == "plugin" else _JUnitRows(item, max_bytes)
+        for batch in reader:
+            pending.extend(batch)
+            if len(pending) >= batch_rows:
+                flush()
+        if pending or placed is None:
+            flush()
+        wait()
+    except (JUnitParseError, ArchiveError) as exc:
+        wait()
+        raise _Quarantine(exc.reason) from None
+    except ValueError as exc:  # the plugin reader's malformed-line error
+        wait()
+        raise _Quarantine(str(exc)) from None
+    finally:
+        if in_flight is not None:  # an interrupt: let the insert end before any rollback
+            in_flight.exception()
+    final = _placement(reader, item, overrides, day_for)
+    if stale or final != placed:  # linkage or timestamp seen after the first rows went in
+        day, ctx = final
+        con.execute(
+            "UPDATE raw.test_results SET day = ?, repo = ?, run_id = ?, run_attempt = ?,"
+            " head_sha = ?, branch = ?, workflow = ? WHERE content_hash = ?",
+            [day, *_context_values(ctx), item.content_hash],
+        )
+    if reader.rerun_seqs:
+        con.execute(
+            "UPDATE raw.test_results SET outcome = 'rerun'"
+            " WHERE content_hash = ? AND list_contains(?, seq)",
+            [item.content_hash, reader.rerun_seqs],
+        )
+    for row in con.execute(
+        "SELECT outcome, count(*) FROM raw.test_results WHERE content_hash = ? GROUP BY ALL",
+        [item.content_hash],
+    ).fetchall():
+        outcomes[row[0]] = row[1]
+    return outcomes, final[0]
+
+
+def _context_values(ctx: RunContext) -> list:
+    return [ctx.repo, ctx.run_id, ctx.run_attempt, ctx.head_sha, ctx.branch, ctx.workflow]
+
+
+def _placement(reader, item: _File, overrides, day_for: DayFor) -> tuple[date, RunContext]:
+    ctx = reader.context.merged(overrides)
+    day = day_for(ctx)
+    if day is None and reader.report_time is not None:
+        day = reader.report_time.date()
+    if day is None:
+        day = (item.modified or datetime.now(UTC)).date()
+    return day, ctx
+
+
+def _insert(
+    con: duckdb.DuckDBPyConnection,
+    rows: list[tuple],
+    item: _File,
+    placed: tuple[date, RunContext],
+    first_seq: int,
+    now: datetime,
+) -> None:
+    if not rows:
+        return
+    table = pa.Table.from_struct_array(pa.array(rows, type=_ROW_STRUCT))
+    del rows
+    _rows_batch = table.append_column("seq", pa.array(range(table.num_rows), type=pa.int32()))
+    day, ctx = placed
+    con.register("_rows_batch", _rows_batch)
+    try:
+        con.execute(
+            _INSERT,
+            [
+                day,
+                item.source,
+                item.kind,
+                item.content_hash,
+                first_seq,
+                *_context_values(ctx),
+                now,
+            ],
+        )
+    finally:
+        con.unregister("_rows_batch")
+
+
+class _JUnitRows:
+    """Batches of a JUnit report plus what is known about it so far."""
+
+    def __init__(self, item: _File, max_bytes: int) -> None:
+        self._stream = stream_junit(item.source, item.data, max_bytes=max_bytes)
+
+    def __iter__(self) -> Iterator[list[tuple]]:
+        return iter(self._stream)
+
+    @property
+    def context(self) -> RunContext:
+        return self._stream.meta.context
+
+    @property
+    def report_time(self) -> datetime | None:
+        return self._stream.meta.report_time
+
+    @property
+    def rerun_seqs(self) -> list[int]:
+        return self._stream.meta.rerun_seqs
+
+
+class _PluginRows:
+    """Batches of a pytest plugin file (JSON Lines), read by the plugin's own reader."""
+
+    rerun_seqs: list[int] = []  # the plugin writes reruns as their own records
+
+    def __init__(self, item: _File) -> None:
+        try:
+            from pipelines.testresults.plugin_reader import read_plugin_file
+        except ImportError:
+            raise _Quarantine("no reader for pytest plugin files is installed") from None
+
+        data = item.data if isinstance(item.data, bytes) else item.data.read_bytes()
+        info, self._rows = read_plugin_file(item.source, data)
+        info = dict(info)
+        self.report_time: datetime | None = info.get("report_time")
+        self.context = context_from_mapping(info)
+
+    def __iter__(self) -> Iterator[list[tuple]]:
+        batch: list[tuple] = []
+        for row in self._rows:
+            batch.append(tuple(row))
+            if len(batch) >= 10_000:
+                yield batch
+                batch = []
+        if batch:
+            yield batch

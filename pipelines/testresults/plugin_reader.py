@@ -1,0 +1,225 @@
+"""Turn a ci-metrics pytest plugin file (JSON Lines) into test-result rows.
+
+The plugin knows more than the definitions keep, so the reader folds it down:
+
+* Outcomes: the definitions know ``passed``, ``failed``, ``error``, ``skipped``
+  and ``rerun``. ``xfailed`` becomes ``skipped`` (as pytest's JUnit XML writes
+  it) and a non-strict ``xpassed`` becomes ``passed`` (a strict one is already
+  ``failed``). A failing setup or teardown is ``error``; a collection error is
+  ``error`` and a module-level skip ``skipped``.
+* Test id: ``classname::name`` with pytest's JUnit classname and name, so that
+  the same test read from this plugin and from pytest's default (xunit2) JUnit
+  report gets the same id. Node id ``tests/test_x.py::TestA::test_b[p]`` gives
+  classname ``tests.test_x.TestA``, name ``test_b[p]`` and test id
+  ``tests.test_x.TestA::test_b[p]``. The file is *not* part of the id even
+  though it is known (it is kept in the ``file`` column): xunit1 reports, which
+  carry a ``file`` attribute, get ``file::classname::name`` ids instead and
+  cannot match either way.
+* Module: the file's dotted module (``tests/test_x.py`` → ``tests.test_x``),
+  what the definitions' rule derives from a pytest classname, but exact even
+  for module names that begin with an upper-case letter.
+* Duration: setup + call + teardown seconds (the test's wall time, as pytest's
+  JUnit ``time``); None when no phase was timed (collection records).
+* Message: ``Type: first line`` for failures, errors and reruns (pytest's
+  JUnit failure message), the reason for skips and xfails, None otherwise.
+
+Only the standard library and ``rows`` are imported: this runs inside Dagster,
+where pytest need not be installed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from pipelines.testresults.rows import (
+    ERROR,
+    FAILED,
+    PASSED,
+    RERUN,
+    SKIPPED,
+    TestRow,
+    clip_message,
+    make_test_id,
+)
+
+SUPPORTED_SCHEMA = 1
+PLUGIN_OUTCOMES: dict[str, str] = {
+    "passed": PASSED,
+    "failed": FAILED,
+    "error": ERROR,
+    "skipped": SKIPPED,
+    "rerun": RERUN,
+    "xfailed": SKIPPED,
+    "xpassed": PASSED,
+}
+CONTEXT_KEYS = (
+    "repo",
+    "run_id",
+    "run_attempt",
+    "head_sha",
+    "branch",
+    "workflow",
+    "report_time",
+    "hostname",
+)
+
+
+def read_plugin_file(name: str, data: bytes) -> tuple[dict[str, Any], Iterator[TestRow]]:
+    """The run context of a plugin file and an iterator over its test rows, in file order.
+
+    ``name`` only labels errors. The session line is checked at once; later lines
+    are parsed as the iterator advances, and a malformed one raises ValueError
+    naming ``name`` and the line number. A file without its ``session_end``
+    line (a crashed session) still yields every test line it has.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{name}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    lines = text.split("\n")
+    first = _parse_line(name, 1, lines[0])
+    if first is None or first.get("type") != "session":
+        raise ValueError(f"{name}, line 1: expected the plugin's session record")
+    schema = first.get("schema")
+    if not isinstance(schema, int) or not 1 <= schema <= SUPPORTED_SCHEMA:
+        raise ValueError(f"{name}, line 1: unsupported schema version {schema!r}")
+    context = _context(name, first)
+    return context, _rows(name, lines, context["report_time"], context["hostname"])
+
+
+def _context(name: str, session: dict[str, Any]) -> dict[str, Any]:
+    ctx = session.get("context") or {}
+    if not isinstance(ctx, dict):
+        raise ValueError(f"{name}, line 1: context is not an object")
+    start = session.get("start")
+    try:
+        report_time = datetime.fromisoformat(start) if isinstance(start, str) else None
+    except ValueError as exc:
+        raise ValueError(f"{name}, line 1: bad start time {start!r}") from exc
+    if report_time is not None and report_time.tzinfo is not None:
+        report_time = report_time.astimezone(UTC).replace(tzinfo=None)
+    return {
+        "repo": _text(ctx.get("repository")),
+        "run_id": _int(ctx.get("run_id")),
+        "run_attempt": _int(ctx.get("run_attempt")),
+        "head_sha": _text(ctx.get("sha")),
+        # A pull request's GITHUB_REF_NAME is "123/merge"; its head branch is
+        # what the GitHub API calls the run's head_branch.
+        "branch": _text(ctx.get("head_ref")) or _text(ctx.get("ref_name")),
+        "workflow": _text(ctx.get("workflow")),
+        "report_time": report_time,
+        "hostname": _text(session.get("hostname")),
+    }
+
+
+def _rows(
+    name: str, lines: list[str], report_time: datetime | None, hostname: str | None
+) -> Iterator[TestRow]:
+    for number, line in enumerate(lines[1:], start=2):
+        record = _parse_line(name, number, line)
+        if record is None or record.get("type") != "test":
+            continue  # blank line, session_end, or a record type of a later minor version
+        yield _row(name, number, record, report_time, hostname)
+
+
+def _row(
+    name: str,
+    number: int,
+    record: dict[str, Any],
+    report_time: datetime | None,
+    hostname: str | None,
+) -> TestRow:
+    outcome = PLUGIN_OUTCOMES.get(record.get("outcome"))  # type: ignore[arg-type]
+    if outcome is None:
+        raise ValueError(f"{name}, line {number}: unknown outcome {record.get('outcome')!r}")
+    file, cls, test_name = record.get("file"), record.get("class"), record.get("name")
+    if not isinstance(file, str) or not file or not isinstance(test_name, str):
+        raise ValueError(f"{name}, line {number}: test record without file and name")
+    if cls is not None and not isinstance(cls, str):
+        raise ValueError(f"{name}, line {number}: class is not a string")
+    classname, junit_name = junit_names(file, cls, test_name)
+    return TestRow(
+        test_id=make_test_id(classname, junit_name),
+        outcome=outcome,
+        module=dotted_module(file),
+        classname=classname or None,
+        name=junit_name,
+        file=file,
+        duration_s=_duration(name, number, record.get("durations")),
+        message=_message(record),
+        report_time=report_time,
+        hostname=hostname,
+    )
+
+
+def dotted_module(file: str) -> str:
+    """``tests/test_x.py`` → ``tests.test_x``, as pytest's JUnit report names modules."""
+    return file.replace("/", ".").removesuffix(".py")
+
+
+def junit_names(file: str, cls: str | None, name: str) -> tuple[str, str]:
+    """pytest's JUnit ``classname`` and ``name`` for a node's file, class and name.
+
+    Mirrors ``_pytest.junitxml.mangle_test_address``: the dotted module and the
+    classes make the classname. A collector's node id (a collection error of a
+    module) has no name, and pytest then writes the module as the name with an
+    empty classname.
+    """
+    module = dotted_module(file)
+    if not name:
+        return "", module
+    return (f"{module}.{cls}" if cls else module), name
+
+
+def _duration(name: str, number: int, durations: Any) -> float | None:
+    if durations is None:
+        return None
+    if not isinstance(durations, dict):
+        raise ValueError(f"{name}, line {number}: durations is not an object")
+    values = [v for v in durations.values() if v is not None]
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        raise ValueError(f"{name}, line {number}: a duration is not a number")
+    return round(float(sum(values)), 6) if values else None
+
+
+def _message(record: dict[str, Any]) -> str | None:
+    outcome = record.get("outcome")
+    if outcome in ("passed", "xpassed"):
+        return None
+    exc_type, message = _text(record.get("exc_type")), _text(record.get("message"))
+    if outcome in ("skipped", "xfailed"):
+        return clip_message(message)
+    if exc_type and message:
+        return clip_message(f"{exc_type}: {message}")
+    return clip_message(exc_type or message)
+
+
+def _parse_line(name: str, number: int, line: str) -> dict[str, Any] | None:
+    if not line.strip():
+        if number == 1:
+            raise ValueError(f"{name}, line 1: empty, expected the plugin's session record")
+        return None
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{name}, line {number}: not valid JSON ({exc.msg})") from exc
+    if not isinstance(record, dict):
+        raise ValueError(f"{name}, line {number}: not a JSON object")
+    return record
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value).strip()) if value is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,143 @@
+"""The drop-folder sensor on a real Dagster instance, and `ci-metrics ingest` by hand."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from dagster import AssetKey, DagsterInstance, build_sensor_context
+
+from pipelines import store
+from pipelines.drop_folder import ingest_test_files_job, junit_drop_folder, scan
+from pipelines.resources import DuckDBStore
+
+
+def junit(name: str, cases: list[tuple[str, str]], sha: str = "abc123") -> bytes:
+    """A small pytest-style report; ``cases`` are (test name, outcome)."""
+    body = []
+    for test, outcome in cases:
+        inner = {"passed": "", "failed": '<failure message="boom"/>', "skipped": "<skipped/>"}
+        body.append(
+            f'<testcase classname="tests.test_{name}" name="{test}" time="0.5">'
+            f"{inner[outcome]}</testcase>"
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" '
+        'timestamp="2025-04-02T10:00:00" hostname="ci-1"><properties>'
+        f'<property name="GITHUB_REPOSITORY" value="acme/app"/>'
+        f'<property name="GITHUB_SHA" value="{sha}"/></properties>'
+        + "".join(body)
+        + "</testsuite></testsuites>"
+    ).encode()
+
+
+def settle(path: Path) -> None:
+    """Date a file back past the sensor's settle time, as if written a while ago."""
+    past = time.time() - 60
+    os.utime(path, (past, past))
+
+
+def tick(instance, cursor, db_path, monkeypatch, inbox) -> tuple[list, str | None]:
+    """One sensor evaluation, and a real run for each request it makes."""
+    monkeypatch.setenv("CI_METRICS_JUNIT_DIR", str(inbox))
+    context = build_sensor_context(instance=instance, cursor=cursor)
+    requests = [r for r in junit_drop_folder(context) if hasattr(r, "run_config")]
+    for request in requests:
+        result = ingest_test_files_job.execute_in_process(
+            run_config=request.run_config,
+            instance=instance,
+            resources={"duckdb": DuckDBStore(path=str(db_path))},
+            tags=request.tags,
+        )
+        assert result.success
+    return requests, context.cursor
+
+
+def counts(db_path) -> dict[str, int]:
+    with store.connect(db_path, read_only=True) as con:
+        return dict(
+            con.execute("SELECT outcome, count(*) FROM raw.test_results GROUP BY 1").fetchall()
+        )
+
+
+def test_sensor_ingests_each_batch_once(tmp_path, db_path, monkeypatch):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "a.xml").write_bytes(junit("a", [("t1", "passed"), ("t2", "failed")]))
+    (inbox / "notes.txt").write_text("not a report")
+    settle(inbox / "a.xml")
+    with DagsterInstance.ephemeral() as instance:
+        requests, cursor = tick(instance, None, db_path, monkeypatch, inbox)
+        assert len(requests) == 1
+        assert requests[0].run_config["ops"]["ingest_test_files"]["config"]["paths"] == [
+            str(inbox / "a.xml")
+        ]
+        assert counts(db_path) == {"passed": 1, "failed": 1}
+
+        # nothing new: no run
+        requests, cursor = tick(instance, cursor, db_path, monkeypatch, inbox)
+        assert requests == []
+
+        # two new files and one just being written: one run for the settled two
+        (inbox / "sub").mkdir()
+        (inbox / "sub" / "b.xml").write_bytes(junit("b", [("t1", "skipped")]))
+        (inbox / "c.xml").write_bytes(junit("c", [("t1", "passed"), ("t3", "passed")]))
+        (inbox / "fresh.xml").write_bytes(junit("f", [("t9", "failed")]))
+        settle(inbox / "sub" / "b.xml")
+        settle(inbox / "c.xml")
+        requests, cursor = tick(instance, cursor, db_path, monkeypatch, inbox)
+        assert len(requests) == 1
+        assert counts(db_path) == {"passed": 3, "failed": 1, "skipped": 1}
+
+        # a touched file with the same bytes is seen again but adds nothing
+        settle(inbox / "fresh.xml")
+        (inbox / "a.xml").write_bytes((inbox / "a.xml").read_bytes())
+        os.utime(inbox / "a.xml", (time.time() - 30, time.time() - 30))
+        requests, cursor = tick(instance, cursor, db_path, monkeypatch, inbox)
+        assert len(requests) == 1
+        paths = requests[0].run_config["ops"]["ingest_test_files"]["config"]["paths"]
+        assert sorted(paths) == sorted([str(inbox / "a.xml"), str(inbox / "fresh.xml")])
+        assert counts(db_path) == {"passed": 3, "failed": 2, "skipped": 1}
+        runs = instance.get_runs()
+        assert len(runs) == 3
+        mats = instance.fetch_materializations(AssetKey("test_results"), limit=10).records
+        assert {m.partition_key for m in mats} == {"2025-04-02"}
+
+
+def test_scan_skips_files_still_being_written(tmp_path):
+    (tmp_path / "x.xml").write_bytes(b"<testsuite/>")
+    changed, cursor = scan(tmp_path, {})
+    assert changed == [] and cursor == {}
+    changed, cursor = scan(tmp_path, {}, now=time.time() + 10)
+    assert changed == [str(tmp_path / "x.xml")]
+
+
+def test_cli_ingest_summary_quarantine_and_exit_code(tmp_path):
+    good = tmp_path / "good.xml"
+    good.write_bytes(junit("g", [("t1", "passed"), ("t2", "failed"), ("t3", "skipped")]))
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(b"<testsuite><testcase name='x'>")  # truncated
+    cli = Path(sys.executable).with_name("ci-metrics")
+    env = {**os.environ, "CI_METRICS_DB": str(tmp_path / "cli.duckdb")}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(cli), "ingest", *args], env=env, capture_output=True, text=True, timeout=120
+        )
+
+    out = run(str(good), str(bad), "--repo", "acme/other", "--run-id", "77", "--sha", "f00d")
+    assert out.returncode == 0, out.stderr
+    assert "1 files read" in out.stdout and "3 tests" in out.stdout
+    assert f"quarantined {bad}" in out.stdout
+    with store.connect(tmp_path / "cli.duckdb", read_only=True) as con:
+        rows = con.execute(
+            "SELECT DISTINCT repo, run_id, head_sha FROM raw.test_results"
+        ).fetchall()
+        errors = con.execute("SELECT source FROM raw.ingest_errors").fetchall()
+    assert rows == [("acme/other", 77, "f00d")]  # the flags win over the report's properties
+    assert errors == [(str(bad),)]
+
+    assert run(str(bad)).returncode == 1  # nothing readable
+    again = run(str(tmp_path))  # a folder; the good file is already in
+    assert again.returncode == 0 and "1 already ingested" in again.stdout
