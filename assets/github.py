@@ -22,7 +22,6 @@ from pipelines.github.extract import (
     fetch_jobs,
     list_runs,
     missing_attempts,
-    run_rows_from_listing,
 )
 from pipelines.github.load import (
     StoredResponseCache,
@@ -76,7 +75,7 @@ def github_workflow_runs(
     with github.client(cache) as client, staged(RUN_COLUMNS) as stage:
         for repo in repos:
             listing = list_runs(client, repo, first, last)
-            latest = run_rows_from_listing(repo, listing)
+            latest = listing.runs
             stage.write(latest)
             earlier = fetch_attempts(
                 client, missing_attempts(latest, stored), concurrency=github.concurrency

@@ -42,7 +42,8 @@ def created_filter(start: datetime, end: datetime) -> str:
 
 @dataclass
 class Listing:
-    """The latest attempt of every run created in a range, and what listing it cost."""
+    """The latest attempt of every run created in a range (as table rows: the full JSON
+    objects are dropped as soon as they are read), and what listing it cost."""
 
     runs: list[dict[str, Any]] = field(default_factory=list)
     windows: int = 0
@@ -67,7 +68,7 @@ def list_runs(client: GitHubClient, repo: str, first_day: date, last_day: date) 
         for run in runs:
             if run["id"] not in seen:
                 seen.add(run["id"])
-                listing.runs.append({"run": run, "fetched_at": page.fetched_at})
+                listing.runs.append(run_row(repo, run, page.fetched_at))
         return runs
 
     pending: list[tuple[datetime, datetime]] = [(start, end_exclusive - ONE_SECOND)]
@@ -128,10 +129,6 @@ def _split(lo: datetime, hi: datetime, parts: int) -> list[tuple[datetime, datet
     parts = max(2, min(parts, seconds))
     bounds = [lo + timedelta(seconds=seconds * i // parts) for i in range(parts + 1)]
     return [(bounds[i], bounds[i + 1] - ONE_SECOND) for i in range(parts)]
-
-
-def run_rows_from_listing(repo: str, listing: Listing) -> list[dict[str, Any]]:
-    return [run_row(repo, item["run"], item["fetched_at"]) for item in listing.runs]
 
 
 def missing_attempts(

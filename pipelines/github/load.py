@@ -30,10 +30,11 @@ from pipelines.store import transaction
 
 class StoredResponseCache:
     """ETags and bodies of earlier answers, preloaded for one extraction; new ones kept
-    in memory until :meth:`persist` writes them inside the load transaction."""
+    (compressed) in memory until :meth:`persist` writes them inside the load transaction."""
 
     def __init__(self, entries: dict[str, CachedResponse] | None = None) -> None:
-        self._entries = dict(entries or {})
+        # bodies are held zlib-compressed: a 30-day listing is ~100 MB of JSON otherwise
+        self._entries = {url: _packed(r) for url, r in (entries or {}).items()}
         self._new: dict[str, CachedResponse] = {}
         self._lock = threading.Lock()
 
@@ -51,34 +52,42 @@ class StoredResponseCache:
     @classmethod
     def for_urls(cls, con: duckdb.DuckDBPyConnection, urls: list[str]) -> StoredResponseCache:
         """Load the cached answers of exactly these URLs."""
-        entries: dict[str, CachedResponse] = {}
+        cache = cls()
         for chunk in _chunks(urls, 500):
             for url, etag, link, body, fetched_at in con.execute(
                 "SELECT url, etag, link, body, fetched_at FROM meta.http_cache "
                 "WHERE list_contains(?, url)",
                 [chunk],
             ).fetchall():
-                entries[url] = CachedResponse(etag, link, decompress(body), fetched_at)
-        return cls(entries)
+                cache._entries[url] = CachedResponse(etag, link, body, fetched_at)
+        return cache
 
     def get(self, url: str) -> CachedResponse | None:
         with self._lock:
-            return self._new.get(url) or self._entries.get(url)
+            packed = self._new.get(url) or self._entries.get(url)
+        return _unpacked(packed) if packed else None
 
     def put(self, url: str, response: CachedResponse) -> None:
+        packed = _packed(response)
         with self._lock:
-            self._new[url] = response
+            self._new[url] = packed
 
     def persist(self, con: duckdb.DuckDBPyConnection) -> int:
         """Write the answers seen in this extraction (call inside the load transaction)."""
         if not self._new:
             return 0
-        rows = [
-            (url, r.etag, r.link, compress(r.body), r.fetched_at) for url, r in self._new.items()
-        ]
+        rows = [(url, r.etag, r.link, r.body, r.fetched_at) for url, r in self._new.items()]
         con.execute("DELETE FROM meta.http_cache WHERE list_contains(?, url)", [list(self._new)])
         con.executemany("INSERT INTO meta.http_cache VALUES (?, ?, ?, ?, ?)", rows)
         return len(rows)
+
+
+def _packed(r: CachedResponse) -> CachedResponse:
+    return CachedResponse(r.etag, r.link, compress(r.body), r.fetched_at)
+
+
+def _unpacked(r: CachedResponse) -> CachedResponse:
+    return CachedResponse(r.etag, r.link, decompress(r.body), r.fetched_at)
 
 
 def _window_within(url: str, lo: str, hi: str) -> bool:
