@@ -5,7 +5,24 @@ Generates (straight into DuckDB, with SQL ``range()``) 1,000,000 attempts over a
 to recompute one day of the per-day tables, and the peak RSS of the build process.
 Goal: full rebuild <= 20 s, one day <= 1 s, RSS <= 4 GB.
 
-    .venv/bin/python benchmarks/kpi_build.py [--db PATH] [--scale 0.1]
+    .venv/bin/python benchmarks/kpi_build.py [--db PATH] [--scale 0.1] [--reuse]
+
+Shape of the synthetic store, chosen to look like a real organisation's CI:
+
+- Runs: 10 repos, 5 workflows. A commit (repo, head_sha) is pushed once and gets two runs
+  of one workflow within two minutes (a push and a pull_request run); 40 % of the
+  attempts pair into 2-attempt runs (re-runs).
+- Test results come from report files (JUnit artifacts) of completed ``CI`` attempts,
+  whole commits at a time. Every such attempt writes one report per job of a 2 x 2
+  (Python x OS) matrix, each holding the repo's whole suite of 2,000 tests, so each test
+  runs 8-16 times per commit and a few thousand distinct tests make up the 20 M rows.
+  Without this, random test ids made almost one flakiness unit per row, which no real
+  suite produces.
+- 90 % of the report files hold no rerun. In the others about 0.5 % of the tests have a
+  ``rerun`` row followed by their final row (mostly ``passed``: a flaky test). Failures are
+  rare and either sporadic (one execution) or a commit that breaks a test everywhere;
+  2 % of the tests are always skipped; 4 % are slow (1-10 s), the rest take 5-400 ms.
+- Rows are appended in time order, as daily extraction and ingestion write them.
 
 Generation runs in a child process so the RSS printed is the build's alone.
 """
@@ -23,6 +40,8 @@ from pipelines import store
 
 FIRST_DAY = date(2025, 1, 1)
 DAYS = 365
+SUITE_TESTS = 2_000  # distinct tests of one repo's suite
+FILES_PER_ATTEMPT = 4  # a 2 x 2 (Python x OS) matrix: one report per job
 
 GENERATE_SQL = """
 CREATE OR REPLACE TEMP TABLE gen AS
@@ -50,15 +69,19 @@ SELECT
                'cancelled', 'timed_out', 'skipped'][(hash(run_id, run_attempt, 7) % 10 + 1)::BIGINT]
          END,
     'main',
-    'sha' || (run_id // 3),
+    'sha' || (run_id // 20),
     created,
     created + to_seconds((hash(run_id, 1) % 300 + (run_attempt - 1) * 3600)::BIGINT),
     created + to_seconds((hash(run_id, 1) % 300 + (run_attempt - 1) * 3600
                           + 30 + hash(run_id, run_attempt, 2) % 1800)::BIGINT)
 FROM (
-    SELECT *, TIMESTAMP '{first}' + to_seconds((hash(run_id) % ({days} * 86400))::BIGINT) AS created
+    -- a commit (repo, run_id // 20) is pushed at one moment, its two runs follow within 2 min
+    SELECT *, TIMESTAMP '{first}'
+        + to_seconds((hash(run_id // 20, run_id % 10) % ({days} * 86400))::BIGINT)
+        + to_seconds((hash(run_id) % 120)::BIGINT) AS created
     FROM gen
-);
+)
+ORDER BY created, run_id, run_attempt;
 
 INSERT INTO raw.workflow_jobs
     (repo, job_id, run_id, run_attempt, run_created_at, workflow_name, name, status,
@@ -69,27 +92,56 @@ SELECT
     CASE WHEN hash(r.run_id, r.run_attempt, k) % 10 = 0 THEN 'skipped' ELSE 'success' END,
     r.run_started_at,
     r.run_started_at + to_seconds((hash(r.run_id, r.run_attempt, k, 3) % 1200)::BIGINT)
-FROM raw.workflow_runs r, range($jobs_per_attempt) j(k);
+FROM raw.workflow_runs r, range($jobs_per_attempt) j(k)
+ORDER BY r.created_at, r.run_id, r.run_attempt, k;
+
+-- the completed CI attempts that upload reports, whole commits at a time
+CREATE OR REPLACE TEMP TABLE reporting AS
+SELECT repo, run_id, run_attempt, head_sha, workflow_name, created_at,
+       row_number() OVER (ORDER BY hash(repo, head_sha), run_id, run_attempt) - 1 AS a
+FROM raw.workflow_runs
+WHERE workflow_name = 'CI' AND status = 'completed'
+QUALIFY a < $report_attempts;
+
+CREATE OR REPLACE TEMP TABLE executions AS
+SELECT
+    r.*, r.a * $files_per_attempt + j.k AS file, t.test,
+    hash(r.a * $files_per_attempt + j.k) % 10 = 0 AS file_has_reruns,
+    hash(r.a * $files_per_attempt + j.k, t.test) AS h,
+    -- a test's typical duration: 0.005 .. 0.4 s, except 4 % of tests taking 1 .. 10 s
+    CASE WHEN hash(t.test, 5) % 100 < 4 THEN 1 + hash(t.test, 6) % 9000 / 1000.0
+         ELSE 0.005 + hash(t.test, 6) % 395 / 1000.0 END AS typical_s
+FROM reporting r, range($files_per_attempt) j(k), range($suite_tests) t(test);
 
 INSERT INTO raw.test_results
     (day, source, source_kind, content_hash, seq, repo, run_id, run_attempt, head_sha,
      workflow, test_id, module, outcome, duration_s)
 SELECT
-    r.created_at::DATE, 'junit-' || f.file, 'artifact', 'h' || f.file, f.seq,
-    r.repo, r.run_id, r.run_attempt, r.head_sha, r.workflow_name,
-    'tests.test_m' || (f.test % 200) || '::test_' || f.test,
-    'tests.test_m' || (f.test % 200),
-    CASE WHEN hash(f.file, f.seq) % 500 = 0 THEN 'failed'
-         WHEN hash(f.file, f.seq) % 500 = 1 THEN 'rerun'
-         WHEN hash(f.file, f.seq) % 50 = 2 THEN 'skipped'
-         ELSE 'passed' END,
-    (hash(f.test, f.file) % 3000) / 1000.0
+    created_at::DATE, 'junit-' || file || '.xml', 'artifact', 'h' || file, seq,
+    repo, run_id, run_attempt, head_sha, workflow_name,
+    'tests/test_m' || (test // 20) || '.py::TestCase' || (test % 4) || '::test_' || test,
+    'tests/test_m' || (test // 20) || '.py',
+    outcome, duration_s
 FROM (
-    SELECT t // $tests_per_file AS file, t % $tests_per_file AS seq,
-           (t // $tests_per_file % 20) * $tests_per_file + t % $tests_per_file AS test
-    FROM range($test_rows) x(t)
-) f
-JOIN raw.workflow_runs r ON r.run_id = f.file AND r.run_attempt = 1;
+    -- the final row of every test of the file
+    SELECT *, 2 * test + 1 AS seq,
+        CASE WHEN hash(test) % 50 = 0 THEN 'skipped'
+             WHEN hash(head_sha, test) % 2000 = 0 THEN 'failed'   -- broken on this commit
+             WHEN h % 2000 = 1 THEN 'failed'                      -- fails once, passes elsewhere
+             WHEN h % 5000 = 2 THEN 'error'
+             WHEN file_has_reruns AND h % 400 = 3 THEN 'failed'   -- failed after its rerun
+             ELSE 'passed' END AS outcome,
+        CASE WHEN hash(test) % 50 = 0 THEN 0.0
+             ELSE round(typical_s * (0.8 + (h % 400) / 1000.0), 3) END AS duration_s
+    FROM executions
+    UNION ALL
+    -- a rerun row before the final row, only in the few files that hold reruns
+    SELECT *, 2 * test AS seq, 'rerun' AS outcome,
+        round(typical_s, 3) AS duration_s
+    FROM executions
+    WHERE file_has_reruns AND (h % 1000 < 3 OR h % 400 = 3)
+)
+ORDER BY created_at, file, seq;
 """
 
 
@@ -101,8 +153,10 @@ def generate(db: Path, scale: float) -> None:
         "attempts": attempts,
         "multi": int(400_000 * scale) // 2 * 2,  # these attempts pair into 2-attempt runs
         "jobs_per_attempt": 4,
-        "test_rows": int(20_000_000 * scale),
-        "tests_per_file": 100,
+        # every reporting attempt writes one report per matrix job, each with the whole suite
+        "report_attempts": int(20_000_000 * scale) // (FILES_PER_ATTEMPT * SUITE_TESTS),
+        "files_per_attempt": FILES_PER_ATTEMPT,
+        "suite_tests": SUITE_TESTS,
     }
     sql = GENERATE_SQL.format(first=FIRST_DAY.isoformat(), days=DAYS)
     began = time.perf_counter()
@@ -146,10 +200,12 @@ def main() -> None:
         day = FIRST_DAY + timedelta(days=200)
         per_day = [t.name for t in TABLES if t.per_day]
         began = time.perf_counter()
-        build_all(con, day, day, params=params, tables=per_day)
+        day_timings = build_all(con, day, day, params=params, tables=per_day)
         one_day = time.perf_counter() - began
+    print(f"  {'table':<28} {'full':>7}   one day")
     for name, seconds in timings.items():
-        print(f"  kpi.{name:<24} {seconds:7.2f} s")
+        one = f"{day_timings[name]:7.3f} s" if name in day_timings else ""
+        print(f"  kpi.{name:<24} {seconds:7.2f} s {one}")
     print(f"full rebuild of all KPI tables: {full:.2f} s (goal <= 20 s)")
     print(f"recompute one day ({day}):     {one_day:.2f} s (goal <= 1 s)")
     print(f"peak RSS of the build:          {peak_rss_mb():.0f} MB (goal <= 4096 MB)")

@@ -17,9 +17,14 @@ attempts AS (
     SELECT p.* FROM pr p SEMI JOIN touched t ON t.repo = p.repo AND t.head_sha = p.head_sha
 ),
 final AS (
-    SELECT *
+    -- each run's final attempt (highest run_attempt): an aggregate, so no sort
+    SELECT
+        repo, run_id,
+        arg_max_null(
+            {'head_sha': head_sha, 'updated_at': updated_at, 'status': status}, run_attempt
+        ) AS fin
     FROM attempts
-    QUALIFY row_number() OVER (PARTITION BY repo, run_id ORDER BY run_attempt DESC) = 1
+    GROUP BY repo, run_id
 ),
 firsts AS (
     SELECT repo, head_sha, min(created_at) AS first_created_at
@@ -29,10 +34,10 @@ firsts AS (
 commits AS (
     SELECT
         f.repo,
-        f.head_sha,
+        f.fin.head_sha AS head_sha,
         count(*) AS runs,
-        max(f.updated_at) AS last_updated_at,
-        bool_and(coalesce(f.status = 'completed', false)) AS complete
+        max(f.fin.updated_at) AS last_updated_at,
+        bool_and(coalesce(f.fin.status = 'completed', false)) AS complete
     FROM final f
     GROUP BY ALL
 )

@@ -7,32 +7,35 @@ WITH touched AS (
     WHERE created_at >= $start_day::DATE AND created_at < $end_day::DATE + 1
         AND workflow_name = $full_suite_workflow
 ),
-attempts AS (
-    SELECT r.*, min(r.created_at) OVER (PARTITION BY r.repo, r.run_id) AS run_created_at
+final AS (
+    -- per run: its first created_at over all attempts and its final attempt (highest
+    -- run_attempt); aggregates instead of window functions, so no sort
+    SELECT
+        r.repo, r.run_id, min(r.created_at)::DATE AS day,
+        arg_max_null(
+            {'workflow_name': r.workflow_name,
+             'duration_s': CASE
+                WHEN r.status = 'completed' AND r.conclusion = 'success'
+                    AND r.updated_at >= r.run_started_at
+                THEN date_diff('microsecond', r.run_started_at, r.updated_at) / 1e6
+             END},
+            r.run_attempt
+        ) AS fin
     FROM raw.workflow_runs r
     SEMI JOIN touched t ON t.repo = r.repo AND t.run_id = r.run_id
-),
-final AS (
-    SELECT
-        repo, run_id, workflow_name, run_created_at::DATE AS day,
-        CASE
-            WHEN status = 'completed' AND conclusion = 'success' AND updated_at >= run_started_at
-            THEN date_diff('microsecond', run_started_at, updated_at) / 1e6
-        END AS duration_s
-    FROM attempts
-    WHERE run_created_at >= $start_day::DATE AND run_created_at < $end_day::DATE + 1
-    QUALIFY row_number() OVER (PARTITION BY repo, run_id ORDER BY run_attempt DESC) = 1
+    GROUP BY r.repo, r.run_id
+    HAVING min(r.created_at) >= $start_day::DATE AND min(r.created_at) < $end_day::DATE + 1
 )
 SELECT
     repo,
     day,
     $full_suite_workflow::VARCHAR AS workflow_name,
     count(*) AS runs,
-    count(duration_s) AS successful_runs,
-    quantile_cont(duration_s, 0.5) AS duration_p50_s,
-    quantile_cont(duration_s, 0.95) AS duration_p95_s,
-    avg(duration_s) AS duration_mean_s
+    count(fin.duration_s) AS successful_runs,
+    quantile_cont(fin.duration_s, 0.5) AS duration_p50_s,
+    quantile_cont(fin.duration_s, 0.95) AS duration_p95_s,
+    avg(fin.duration_s) AS duration_mean_s
 FROM final
-WHERE workflow_name = $full_suite_workflow
+WHERE fin.workflow_name = $full_suite_workflow
 GROUP BY ALL
 ORDER BY repo, day

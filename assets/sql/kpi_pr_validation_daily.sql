@@ -8,26 +8,25 @@ WITH touched AS (
     WHERE created_at >= $start_day::DATE AND created_at < $end_day::DATE + 1
         AND event IN ('pull_request', 'pull_request_target')
 ),
-attempts AS (
+final AS (
+    -- per run: its first created_at over all attempts, and the duration of its highest
+    -- PR-event attempt (aggregates instead of window functions, so no sort)
     SELECT
-        r.*,
-        min(r.created_at) OVER (PARTITION BY r.repo, r.run_id) AS run_created_at
+        r.repo, r.run_id, min(r.created_at)::DATE AS day,
+        arg_max_null(
+            CASE
+                WHEN r.status = 'completed'
+                    AND r.conclusion IN ('success', 'failure', 'timed_out', 'startup_failure')
+                    AND r.updated_at >= r.run_started_at
+                THEN date_diff('microsecond', r.run_started_at, r.updated_at) / 1e6
+            END,
+            r.run_attempt
+        ) FILTER (WHERE r.event IN ('pull_request', 'pull_request_target')) AS duration_s
     FROM raw.workflow_runs r
     SEMI JOIN touched t ON t.repo = r.repo AND t.run_id = r.run_id
-),
-final AS (
-    SELECT
-        repo, run_id, run_created_at::DATE AS day,
-        CASE
-            WHEN status = 'completed'
-                AND conclusion IN ('success', 'failure', 'timed_out', 'startup_failure')
-                AND updated_at >= run_started_at
-            THEN date_diff('microsecond', run_started_at, updated_at) / 1e6
-        END AS duration_s
-    FROM attempts
-    WHERE run_created_at >= $start_day::DATE AND run_created_at < $end_day::DATE + 1
-        AND event IN ('pull_request', 'pull_request_target')
-    QUALIFY row_number() OVER (PARTITION BY repo, run_id ORDER BY run_attempt DESC) = 1
+    GROUP BY r.repo, r.run_id
+    HAVING min(r.created_at) >= $start_day::DATE AND min(r.created_at) < $end_day::DATE + 1
+        AND count(*) FILTER (WHERE r.event IN ('pull_request', 'pull_request_target')) > 0
 )
 SELECT
     repo,

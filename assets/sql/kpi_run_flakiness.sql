@@ -8,32 +8,38 @@ WITH touched AS (
     WHERE created_at >= $start_day::DATE AND created_at < $end_day::DATE + 1
         AND workflow_id IS NOT NULL AND head_sha IS NOT NULL
 ),
-attempts AS (
+per_run AS (
+    -- one row per run of a touched unit first, so the unit needs no count(DISTINCT)
     SELECT
-        r.repo, r.workflow_id, r.head_sha, r.run_id, r.run_attempt, r.workflow_name,
-        r.created_at,
-        CASE
-            WHEN r.status = 'completed' AND r.conclusion = 'success' THEN 'success'
-            WHEN r.status = 'completed'
-                AND r.conclusion IN ('failure', 'timed_out', 'startup_failure') THEN 'failure'
-        END AS outcome_class
+        r.repo, r.workflow_id, r.head_sha, r.run_id,
+        arg_max(r.workflow_name, r.created_at) AS workflow_name,
+        max(r.created_at) FILTER (WHERE r.workflow_name IS NOT NULL) AS workflow_name_at,
+        min(r.created_at) AS first_created_at,
+        count(*) AS attempts,
+        count(*) FILTER (WHERE r.status = 'completed' AND r.conclusion = 'success')
+            AS success_attempts,
+        count(*) FILTER (
+            WHERE r.status = 'completed'
+                AND r.conclusion IN ('failure', 'timed_out', 'startup_failure')
+        ) AS failure_attempts
     FROM raw.workflow_runs r
     SEMI JOIN touched t
         ON t.repo = r.repo AND t.workflow_id = r.workflow_id AND t.head_sha = r.head_sha
+    GROUP BY r.repo, r.workflow_id, r.head_sha, r.run_id
 )
 SELECT
     repo,
     workflow_id,
-    arg_max(workflow_name, created_at) AS workflow_name,
+    arg_max(workflow_name, workflow_name_at) AS workflow_name,
     head_sha,
-    min(created_at)::DATE AS day,
-    count(DISTINCT run_id) AS runs,
-    count(*) AS attempts,
-    count(*) FILTER (WHERE outcome_class = 'success') AS success_attempts,
-    count(*) FILTER (WHERE outcome_class = 'failure') AS failure_attempts,
-    success_attempts > 0 AND failure_attempts > 0 AS flaky
-FROM attempts
+    min(first_created_at)::DATE AS day,
+    count(*) AS runs,
+    sum(attempts)::BIGINT AS attempts,
+    sum(success_attempts)::BIGINT AS success_attempts,
+    sum(failure_attempts)::BIGINT AS failure_attempts,
+    sum(success_attempts) > 0 AND sum(failure_attempts) > 0 AS flaky
+FROM per_run
 GROUP BY repo, workflow_id, head_sha
-HAVING min(created_at) >= $start_day::DATE AND min(created_at) < $end_day::DATE + 1
-    AND count(outcome_class) > 0
+HAVING min(first_created_at) >= $start_day::DATE AND min(first_created_at) < $end_day::DATE + 1
+    AND sum(success_attempts) + sum(failure_attempts) > 0
 ORDER BY repo, workflow_id, day, head_sha

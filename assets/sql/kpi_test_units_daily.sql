@@ -2,35 +2,47 @@
 -- test flakiness needs, so a 7-day window is a cheap aggregation over these rows:
 -- whether the unit passed, failed or errored, and whether one execution (one report file)
 -- holds a rerun followed by a pass.
+-- A rerun followed by a pass is looked for only among the tests that have a rerun row
+-- (a handful of files): a rerun row r qualifies when the last pass of its test in its file
+-- comes after it. Each qualifying rerun adds a marker row (outcome null) to its unit, so
+-- one aggregation gives every column and no join with the units is needed.
 -- Parameters: $start_day, $end_day (inclusive UTC days).
-WITH rows_ AS (
-    SELECT repo, test_id, head_sha, day, content_hash, seq, outcome, run_id
+WITH rows_ AS NOT MATERIALIZED (
+    SELECT repo, test_id, head_sha, day, content_hash, seq, outcome
     FROM raw.test_results
     WHERE day BETWEEN $start_day::DATE AND $end_day::DATE
 ),
-rerun_then_pass AS (
-    SELECT DISTINCT r.repo, r.test_id, r.head_sha, r.day
-    FROM rows_ r
-    JOIN rows_ p
-        ON p.content_hash = r.content_hash AND p.test_id = r.test_id
-        AND p.seq > r.seq AND p.outcome = 'passed'
-    WHERE r.outcome = 'rerun' AND r.head_sha IS NOT NULL
-),
-units AS (
-    SELECT
-        repo,
-        test_id,
-        head_sha,
-        day,
-        count(*) AS executions,
-        bool_or(outcome = 'passed') AS has_passed,
-        bool_or(outcome IN ('failed', 'error')) AS has_failed,
-        bool_or(outcome <> 'skipped') AS has_non_skipped
+reruns AS (
+    SELECT repo, test_id, head_sha, day, content_hash, seq
     FROM rows_
-    GROUP BY ALL
+    WHERE outcome = 'rerun' AND head_sha IS NOT NULL
+),
+last_pass AS (
+    SELECT p.content_hash, p.test_id, max(p.seq) AS seq
+    FROM rows_ p
+    SEMI JOIN reruns r ON r.content_hash = p.content_hash AND r.test_id = p.test_id
+    WHERE p.outcome = 'passed'
+    GROUP BY p.content_hash, p.test_id
+),
+markers AS (
+    SELECT DISTINCT r.repo, r.test_id, r.head_sha, r.day
+    FROM reruns r
+    JOIN last_pass p ON p.content_hash = r.content_hash AND p.test_id = r.test_id
+    WHERE r.seq < p.seq
 )
-SELECT u.*, rp.test_id IS NOT NULL AS has_rerun_then_pass
-FROM units u
-LEFT JOIN rerun_then_pass rp
-    ON rp.repo IS NOT DISTINCT FROM u.repo AND rp.test_id = u.test_id
-    AND rp.head_sha = u.head_sha AND rp.day = u.day
+SELECT
+    repo,
+    test_id,
+    head_sha,
+    day,
+    count(outcome) AS executions,
+    bool_or(outcome = 'passed') AS has_passed,
+    bool_or(outcome IN ('failed', 'error')) AS has_failed,
+    bool_or(outcome <> 'skipped') AS has_non_skipped,
+    bool_or(rerun_then_pass) AS has_rerun_then_pass
+FROM (
+    SELECT repo, test_id, head_sha, day, outcome, false AS rerun_then_pass FROM rows_
+    UNION ALL
+    SELECT repo, test_id, head_sha, day, NULL, true FROM markers
+)
+GROUP BY repo, test_id, head_sha, day

@@ -9,9 +9,7 @@ WITH touched AS (
 ),
 attempts AS (
     SELECT
-        r.repo, r.run_id, r.run_attempt, r.workflow_name, r.event, r.status,
-        r.created_at, r.run_started_at,
-        min(r.created_at) OVER (PARTITION BY r.repo, r.run_id) AS run_created_at,
+        r.repo, r.run_id, r.run_attempt, r.workflow_name, r.event, r.status, r.created_at,
         CASE
             WHEN r.status <> 'completed' OR r.status IS NULL THEN NULL
             WHEN r.conclusion = 'success' THEN 'success'
@@ -21,59 +19,69 @@ attempts AS (
         CASE
             WHEN r.status = 'completed' AND r.updated_at >= r.run_started_at
             THEN date_diff('microsecond', r.run_started_at, r.updated_at) / 1e6
-        END AS duration_s
+        END AS duration_s,
+        CASE
+            WHEN r.status = 'completed' AND r.run_started_at >= r.created_at
+            THEN date_diff('microsecond', r.created_at, r.run_started_at) / 1e6
+        END AS queue_s
     FROM raw.workflow_runs r
     SEMI JOIN touched t ON t.repo = r.repo AND t.run_id = r.run_id
 ),
-in_range AS (
-    SELECT *, run_created_at::DATE AS day
-    FROM attempts
-    WHERE run_created_at >= $start_day::DATE AND run_created_at < $end_day::DATE + 1
-),
 final AS (
-    SELECT *, count(*) OVER (PARTITION BY repo, run_id) AS attempts
-    FROM in_range
-    QUALIFY row_number() OVER (PARTITION BY repo, run_id ORDER BY run_attempt DESC) = 1
-),
-first_attempt AS (
+    -- one row per run created in the range: its final attempt (highest run_attempt) and
+    -- its first; aggregates instead of window functions, so no sort
     SELECT
-        repo, run_id, outcome_class AS first_class,
-        CASE
-            WHEN status = 'completed' AND run_started_at >= created_at
-            THEN date_diff('microsecond', created_at, run_started_at) / 1e6
-        END AS queue_s
-    FROM in_range
-    WHERE run_attempt = 1
+        repo, run_id,
+        min(created_at)::DATE AS day,
+        count(*) AS attempts,
+        arg_max_null(
+            {'workflow_name': workflow_name, 'event': event, 'outcome_class': outcome_class,
+             'duration_s': duration_s},
+            run_attempt
+        ) AS fin,
+        any_value(outcome_class) FILTER (WHERE run_attempt = 1) AS first_class,
+        any_value(queue_s) FILTER (WHERE run_attempt = 1) AS queue_s
+    FROM attempts
+    GROUP BY repo, run_id
+    HAVING min(created_at) >= $start_day::DATE AND min(created_at) < $end_day::DATE + 1
 ),
 job_compute AS (
     -- every attempt's jobs, except skipped jobs, jobs without both timestamps
-    -- and jobs of attempts that are not completed yet
+    -- and jobs of attempts that are not completed yet (summed per attempt first, so the
+    -- attempt's status is looked up once)
     SELECT
         j.repo, j.run_id,
-        sum((date_diff('microsecond', j.started_at, j.completed_at) + 59999999) // 60000000)
-            AS compute_minutes,
-        sum(date_diff('microsecond', j.started_at, j.completed_at) / 1e6) AS compute_seconds
-    FROM raw.workflow_jobs j
-    SEMI JOIN final f ON f.repo = j.repo AND f.run_id = j.run_id
-    LEFT JOIN raw.workflow_runs a
+        sum(j.compute_minutes) AS compute_minutes,
+        sum(j.compute_seconds) AS compute_seconds
+    FROM (
+        SELECT
+            j.repo, j.run_id, j.run_attempt,
+            sum((date_diff('microsecond', j.started_at, j.completed_at) + 59999999) // 60000000)
+                AS compute_minutes,
+            sum(date_diff('microsecond', j.started_at, j.completed_at) / 1e6) AS compute_seconds
+        FROM raw.workflow_jobs j
+        SEMI JOIN touched t ON t.repo = j.repo AND t.run_id = j.run_id
+        WHERE j.started_at IS NOT NULL AND j.completed_at IS NOT NULL
+            AND j.completed_at >= j.started_at
+            AND j.conclusion IS DISTINCT FROM 'skipped'
+        GROUP BY j.repo, j.run_id, j.run_attempt
+    ) j
+    LEFT JOIN attempts a
         ON a.repo = j.repo AND a.run_id = j.run_id AND a.run_attempt = j.run_attempt
-    WHERE j.started_at IS NOT NULL AND j.completed_at IS NOT NULL
-        AND j.completed_at >= j.started_at
-        AND j.conclusion IS DISTINCT FROM 'skipped'
-        AND (a.run_id IS NULL OR a.status = 'completed')
-    GROUP BY ALL
+    WHERE a.run_id IS NULL OR a.status = 'completed'
+    GROUP BY j.repo, j.run_id
 ),
 runs AS (
     SELECT
-        f.repo, f.run_id, f.day, f.workflow_name, f.event, f.attempts,
-        f.outcome_class AS final_class,
-        CASE WHEN f.outcome_class IN ('success', 'failure') THEN f.duration_s END AS duration_s,
-        fa.first_class, fa.queue_s,
+        f.repo, f.run_id, f.day, f.fin.workflow_name, f.fin.event, f.attempts,
+        f.fin.outcome_class AS final_class,
+        CASE WHEN f.fin.outcome_class IN ('success', 'failure') THEN f.fin.duration_s END
+            AS duration_s,
+        f.first_class, f.queue_s,
         coalesce(c.compute_minutes, 0) AS compute_minutes,
         coalesce(c.compute_seconds, 0) AS compute_seconds
     FROM final f
-    LEFT JOIN first_attempt fa USING (repo, run_id)
-    LEFT JOIN job_compute c USING (repo, run_id)
+    LEFT JOIN job_compute c ON c.repo = f.repo AND c.run_id = f.run_id
 )
 SELECT
     repo,
