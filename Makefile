@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 
-.PHONY: setup demo test lint format dev bench clean
+.PHONY: setup demo test lint format dev bench clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,14 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/ci-metrics demo
 
-test: setup lint
+# The dashboard's browser test drives Debian's Chromium (never a downloaded browser build).
+browser:
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium for the dashboard's browser test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends chromium; }
+
+test: setup lint browser
 	$(BIN)/pytest -n 2 --dist loadfile --timeout 900 $(PYTEST_ARGS)
 
 lint: setup

@@ -104,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--workflow")
     ingest.set_defaults(func=_ingest)
 
+    sub.add_parser(
+        "report",
+        help="KPIs in the terminal, or as Markdown / JSON (see ci-metrics report --help)",
+        add_help=False,
+    )
+
     mat = sub.add_parser(
         "materialize", help="materialize the raw GitHub assets for a day range (one run)"
     )
@@ -117,6 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "fake-github":
         return _fake_github(argv[1:])
+    if argv and argv[0] == "report":
+        from reports.cli import report_main
+
+        return report_main(argv[1:])
     args = build_parser().parse_args(argv)
     if not os.environ.get("DAGSTER_HOME") and Path("dagster_home/dagster.yaml").exists():
         os.environ["DAGSTER_HOME"] = str(Path("dagster_home").resolve())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dagster import Definitions, EnvVar
 
+from assets.dashboard import dashboard
 from assets.github import github_workflow_jobs, github_workflow_runs
 from assets.kpi import kpi_assets
 from assets.kpi_checks import kpi_asset_checks
@@ -44,7 +45,7 @@ def resources() -> dict[str, object]:
 
 
 defs = Definitions(
-    assets=[github_workflow_runs, github_workflow_jobs, test_results, *kpi_assets],
+    assets=[github_workflow_runs, github_workflow_jobs, test_results, *kpi_assets, dashboard],
     asset_checks=kpi_asset_checks,
     jobs=[extract_github_job, ingest_test_files_job],
     schedules=[daily_github_extract],

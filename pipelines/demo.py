@@ -86,7 +86,15 @@ def run_pipeline(
     )
     config = {"ops": {a.op.name: {"config": {"as_of": last.isoformat()}} for a in window}}
     whole = materialize(window, instance=instance, resources=dict(resources), run_config=config)
-    return [ranged, whole]
+    from assets.dashboard import dashboard
+
+    page = materialize(
+        [dashboard],
+        instance=instance,
+        resources=dict(resources),
+        run_config={"ops": {dashboard.op.name: {"config": {"as_of": last.isoformat()}}}},
+    )
+    return [ranged, whole, page]
 
 
 def summarize(db_path: str | Path) -> str:
@@ -167,6 +175,10 @@ def run_demo(*, days: int = 14, seed: int = 7, repos: int = 2) -> int:
             res["github"] = GitHubAPI(api_url=server.url, repos=",".join(world.repos), token=token)
             run_pipeline(first, last, resources=res, instance=instance)
     print(summarize(db_path))
+    out_dir = Path(settings.get(settings.OUTPUT_DIR)).resolve()
+    print(f"Summary: {out_dir / 'summary.md'}")
+    print(f"JSON report: {out_dir / 'metrics-report.json'}")
+    print(f"Dashboard: {out_dir / 'dashboard.html'}")
     where = os.environ.get("DAGSTER_HOME") or "an ephemeral instance"
     print(f"Dagster runs recorded in {where}; browse them with `make dev`.")
     return 0

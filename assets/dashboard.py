@@ -1,0 +1,58 @@
+"""The ``dashboard`` asset: the HTML dashboard, Markdown summary and JSON report.
+
+Downstream of every KPI table, so materializing the KPIs and then this asset (or
+``make demo``) leaves an up-to-date, self-contained report in ``CI_METRICS_OUTPUT_DIR``.
+It only reads the store; the files are the output.
+"""
+
+from datetime import date
+from pathlib import Path
+
+from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+
+from assets.kpi import TABLES, kpi_key
+from pipelines import settings
+from pipelines.resources import DuckDBStore
+from reports.data import WINDOWS, load_report
+from reports.files import write_reports
+
+
+class DashboardConfig(Config):
+    """``window``: the window shown first (7, 30 or 90); ``as_of``: YYYY-MM-DD, empty for
+    the last day the KPI tables cover."""
+
+    window: int = 30
+    as_of: str = ""
+
+
+@asset(
+    name="dashboard",
+    group_name="reports",
+    deps=[kpi_key(t.name) for t in TABLES],
+    kinds={"html", "duckdb"},
+    description=(
+        "Self-contained HTML dashboard, summary.md and metrics-report.json in "
+        f"{settings.OUTPUT_DIR.key} (default {settings.OUTPUT_DIR.default})."
+    ),
+)
+def dashboard(
+    context: AssetExecutionContext, duckdb: DuckDBStore, config: DashboardConfig
+) -> MaterializeResult:
+    if config.window not in WINDOWS:
+        raise ValueError(f"window must be one of {WINDOWS}, not {config.window}")
+    as_of = date.fromisoformat(config.as_of) if config.as_of else None
+    with duckdb.connect(read_only=True) as con:
+        report = load_report(con, as_of=as_of)
+    paths = write_reports(report, settings.get(settings.OUTPUT_DIR), window=config.window)
+    context.log.info(f"dashboard written to {paths['dashboard'].resolve()}")
+    metadata: dict[str, object] = {
+        "as_of": report["as_of"],
+        "repos": ", ".join(report["repos"]),
+        "breaches_7d": sum(c["status"] == "breach" for c in report["windows"]["7"]["kpis"]),
+    }
+    for kind, path in paths.items():
+        resolved = Path(path).resolve()
+        metadata[f"{kind}_path"] = MetadataValue.path(str(resolved))
+        metadata[f"{kind}_bytes"] = resolved.stat().st_size
+    metadata["summary"] = MetadataValue.md(paths["summary"].read_text(encoding="utf-8"))
+    return MaterializeResult(metadata=metadata)

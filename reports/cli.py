@@ -1,0 +1,69 @@
+"""``ci-metrics report``: show the KPIs in the terminal, or print/write the summaries.
+
+Reads the DuckDB store read-only, without starting Dagster, so it works during a load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import date
+
+from pipelines import settings, store
+from reports.data import WINDOWS, load_report
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ci-metrics report",
+        description="Show CI KPIs from the DuckDB store (CI_METRICS_DB).",
+    )
+    parser.add_argument("--window", type=int, choices=WINDOWS, default=7, help="days (7)")
+    parser.add_argument(
+        "--format", choices=("table", "md", "json"), default="table", help="output (table)"
+    )
+    parser.add_argument("--as-of", type=date.fromisoformat, help="window end, YYYY-MM-DD")
+    parser.add_argument("--db", help="DuckDB file (default: CI_METRICS_DB)")
+    parser.add_argument(
+        "--write",
+        action="store_true",
+        help="also write dashboard.html, summary.md, metrics-report.json to "
+        "CI_METRICS_OUTPUT_DIR and print their paths",
+    )
+    return parser
+
+
+def report_main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``ci-metrics report``; returns the exit code."""
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    db = args.db or settings.get(settings.DB)
+    try:
+        with store.connect(db, read_only=True) as con:
+            report = load_report(con, as_of=args.as_of)
+    except FileNotFoundError as exc:
+        print(f"ci-metrics report: {exc}", file=sys.stderr)
+        return 2
+    if args.format == "json":
+        from reports.json_report import render_json
+
+        sys.stdout.write(render_json(report))
+    elif args.format == "md":
+        from reports.markdown import render_markdown
+
+        sys.stdout.write(render_markdown(report, window=args.window))
+    else:
+        from reports.terminal import render_terminal
+
+        render_terminal(report, window=args.window)
+    if args.write:
+        from reports.files import write_reports
+
+        paths = write_reports(report, settings.get(settings.OUTPUT_DIR), window=args.window)
+        for path in paths.values():
+            print(path.resolve(), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(report_main())

@@ -1,0 +1,389 @@
+"""Reports against a hand-built store: every expected number is worked out from the run
+specs below, independently of the KPI SQL and of the renderers."""
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from assets.kpi import build_all
+from pipelines import store
+from reports.cli import report_main
+from reports.data import load_report
+from reports.files import write_reports
+from reports.html import render_html, script_json
+from reports.json_report import SCHEMA_VERSION, render_json
+from reports.markdown import render_markdown
+from reports.terminal import render_terminal
+
+AS_OF = date(2025, 3, 10)
+FIRST = date(2025, 1, 20)  # 50 days: every 30-day window has a full previous window
+BASELINE = (FIRST, FIRST + timedelta(days=6))
+XSS_SCRIPT = "<script>alert(1)</script>"
+XSS_IMG = '"><img src=x onerror=alert(1)>'
+REPO = "o/r"
+# workflow name -> event: the XSS names are real workflows with runs of their own
+WORKFLOWS = {"CI": "push", XSS_SCRIPT: "pull_request", XSS_IMG: "schedule"}
+
+
+@dataclass(frozen=True)
+class Run:
+    run_id: int
+    day: date
+    workflow: str
+    event: str
+    success: bool
+    duration_s: int
+    job_s: int
+
+
+def run_specs() -> list[Run]:
+    """Deterministic runs: counts, outcomes and durations vary by day and workflow."""
+    runs: list[Run] = []
+    rid = 0
+    for i in range((AS_OF - FIRST).days + 1):
+        day = FIRST + timedelta(days=i)
+        for w, (name, event) in enumerate(WORKFLOWS.items()):
+            if event == "schedule" and i % 2:
+                continue  # the schedule runs every other day: gaps in its series
+            for k in range(1 + (i + w) % 3):
+                rid += 1
+                runs.append(
+                    Run(
+                        run_id=rid,
+                        day=day,
+                        workflow=name,
+                        event=event,
+                        success=(i + k + w) % 4 != 0,
+                        duration_s=60 + 7 * ((i * 3 + k + w) % 11) + 40 * w,
+                        job_s=45 + 13 * ((i + k) % 9),
+                    )
+                )
+    return runs
+
+
+def insert_store(db: Path, runs: list[Run]) -> None:
+    with store.connect(db) as con:
+        for r in runs:
+            created = datetime.combine(r.day, datetime.min.time()) + timedelta(
+                hours=9, minutes=r.run_id % 50
+            )
+            started = created + timedelta(seconds=5)
+            con.execute(
+                "INSERT INTO raw.workflow_runs (repo, run_id, run_attempt, workflow_id, "
+                "workflow_name, event, status, conclusion, head_branch, head_sha, created_at, "
+                "run_started_at, updated_at, extracted_at) VALUES (?, ?, 1, ?, ?, ?, 'completed', "
+                "?, ?, ?, ?, ?, ?, ?)",
+                [
+                    REPO,
+                    r.run_id,
+                    list(WORKFLOWS).index(r.workflow) + 1,
+                    r.workflow,
+                    r.event,
+                    "success" if r.success else "failure",
+                    XSS_IMG,
+                    f"sha{r.run_id}",
+                    created,
+                    started,
+                    started + timedelta(seconds=r.duration_s),
+                    datetime(2025, 3, 11, 6, 0),
+                ],
+            )
+            con.execute(
+                "INSERT INTO raw.workflow_jobs (repo, job_id, run_id, run_attempt, name, status, "
+                "conclusion, started_at, completed_at) VALUES (?, ?, ?, 1, ?, 'completed', "
+                "'success', ?, ?)",
+                [
+                    REPO,
+                    r.run_id,
+                    r.run_id,
+                    XSS_SCRIPT,
+                    started,
+                    started + timedelta(seconds=r.job_s),
+                ],
+            )
+        # tests in the 7-day window: a flaky one (pass and fail on one commit), a slow one,
+        # both with hostile names
+        rows = []
+        for n in range(6):
+            rows.append((AS_OF - timedelta(days=n % 3), f"f{n}", n, XSS_SCRIPT, "passed", 2.5))
+        rows.append((AS_OF, "g1", 0, XSS_IMG, "passed", 0.1))
+        rows.append((AS_OF, "g2", 0, XSS_IMG, "failed", 0.1))
+        for day, src, seq, test_id, outcome, dur in rows:
+            con.execute(
+                "INSERT INTO raw.test_results (day, source, source_kind, content_hash, seq, repo, "
+                "head_sha, branch, workflow, test_id, module, outcome, duration_s) VALUES "
+                "(?, ?, 'junit', ?, ?, ?, 'abc123', ?, ?, ?, ?, ?, ?)",
+                [day, src, src, seq, REPO, XSS_IMG, XSS_SCRIPT, test_id, XSS_IMG, outcome, dur],
+            )
+        build_all(
+            con,
+            FIRST,
+            AS_OF,
+            as_of=AS_OF,
+            params={"baseline_start": BASELINE[0], "baseline_end": BASELINE[1]},
+        )
+
+
+@pytest.fixture(scope="module")
+def runs() -> list[Run]:
+    return run_specs()
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory, runs: list[Run]) -> Path:
+    path = tmp_path_factory.mktemp("reports") / "store.duckdb"
+    insert_store(path, runs)
+    return path
+
+
+@pytest.fixture(scope="module")
+def report(db: Path) -> dict:
+    with store.connect(db, read_only=True) as con:
+        return load_report(con, as_of=AS_OF, now=datetime(2025, 3, 11, 7, 0))
+
+
+# ---- expectations computed from the specs -------------------------------------------------
+
+
+def in_window(runs: list[Run], end: date, days: int) -> list[Run]:
+    start = end - timedelta(days=days - 1)
+    return [r for r in runs if start <= r.day <= end]
+
+
+def window_days(days: int) -> list[date]:
+    return [AS_OF - timedelta(days=days - 1 - i) for i in range(days)]
+
+
+def expected_volume(runs: list[Run], days: int) -> dict[str, list[int]]:
+    return {
+        event: [sum(1 for r in runs if r.day == d and r.event == event) for d in window_days(days)]
+        for event in sorted(set(WORKFLOWS.values()))
+    }
+
+
+def expected_compute(runs: list[Run], days: int) -> list[int]:
+    return [sum(math.ceil(r.job_s / 60) for r in runs if r.day == d) for d in window_days(days)]
+
+
+def expected_mean_duration(runs: list[Run], workflow: str, days: int) -> list[float | None]:
+    out = []
+    for d in window_days(days):
+        ds = [r.duration_s for r in runs if r.day == d and r.workflow == workflow]
+        out.append(sum(ds) / len(ds) if ds else None)
+    return out
+
+
+def expected_rolling_success(runs: list[Run], workflow: str, days: int) -> list[float | None]:
+    out = []
+    for d in window_days(days):
+        rs = [r for r in in_window(runs, d, 7) if r.workflow == workflow]
+        out.append(sum(r.success for r in rs) / len(rs) if rs else None)
+    return out
+
+
+def expected_pr_validation(runs: list[Run], end: date, days: int) -> float:
+    ds = [r.duration_s for r in in_window(runs, end, days) if r.event == "pull_request"]
+    return sum(ds) / len(ds)
+
+
+def expected_compute_reduction(runs: list[Run], days: int) -> float:
+    window = sum(math.ceil(r.job_s / 60) for r in in_window(runs, AS_OF, days)) / days
+    base = sum(math.ceil(r.job_s / 60) for r in runs if BASELINE[0] <= r.day <= BASELINE[1]) / 7
+    return 1 - window / base
+
+
+def card(report: dict, days: int, kpi: str) -> dict:
+    return next(c for c in report["windows"][str(days)]["kpis"] if c["kpi"] == kpi)
+
+
+# ---- data ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("days", [7, 30, 90])
+def test_series_match_the_runs(report: dict, runs: list[Run], days: int) -> None:
+    series = report["windows"][str(days)]["series"]
+    assert series["days"] == [d.isoformat() for d in window_days(days)]
+    volume = {s["label"]: s["values"] for s in series["volume_by_event"]}
+    assert volume == expected_volume(runs, days)
+    assert [
+        sum(v) for v in zip(*(s["values"] for s in series["compute_minutes"]), strict=True)
+    ] == (expected_compute(runs, days))
+    for name in WORKFLOWS:
+        mean = next(s["values"] for s in series["duration_mean_s"] if s["workflow"] == name)
+        assert mean == pytest.approx(expected_mean_duration(runs, name, days))
+        rolling = next(s["values"] for s in series["success_rate_7d"] if s["workflow"] == name)
+        assert rolling == pytest.approx(expected_rolling_success(runs, name, days))
+
+
+@pytest.mark.parametrize("days", [7, 30])
+def test_kpi_cards_over_each_window(report: dict, runs: list[Run], days: int) -> None:
+    pr = card(report, days, "pr_validation_avg_s")
+    assert pr["value"] == pytest.approx(expected_pr_validation(runs, AS_OF, days))
+    prev_end = AS_OF - timedelta(days=days)
+    assert pr["change"] == pytest.approx(
+        expected_pr_validation(runs, AS_OF, days) - expected_pr_validation(runs, prev_end, days)
+    )
+    assert pr["status"] == ("ok" if pr["value"] < 120 else "breach")
+    cm = card(report, days, "compute_minutes_reduction")
+    assert cm["value"] == pytest.approx(expected_compute_reduction(runs, days))
+    assert cm["status"] == "breach"  # the load is flat: nowhere near 60 % below baseline
+
+
+def test_seven_day_cards_agree_with_kpi_targets(db: Path, report: dict) -> None:
+    with store.connect(db, read_only=True) as con:
+        targets = {
+            k: (v, s)
+            for k, v, s in con.execute(
+                "SELECT kpi, value, status FROM kpi.targets WHERE day = ?", [AS_OF]
+            ).fetchall()
+        }
+    for c in report["windows"]["7"]["kpis"]:
+        value, status = targets[c["kpi"]]
+        assert c["status"] == status, c["kpi"]
+        assert c["value"] == pytest.approx(value), c["kpi"]
+
+
+def test_workflow_table(report: dict, runs: list[Run]) -> None:
+    for days in (7, 30, 90):
+        rows = {w["workflow_name"]: w for w in report["windows"][str(days)]["workflows"]}
+        for name in WORKFLOWS:
+            rs = [r for r in in_window(runs, AS_OF, days) if r.workflow == name]
+            assert rows[name]["runs"] == len(rs)
+            assert rows[name]["success_rate"] == pytest.approx(sum(r.success for r in rs) / len(rs))
+            durations = sorted(r.duration_s for r in rs)
+            # linear interpolation between closest ranks (numpy's default)
+            pos = 0.95 * (len(durations) - 1)
+            lo = durations[math.floor(pos)]
+            hi = durations[math.ceil(pos)]
+            assert rows[name]["duration_p95_s"] == pytest.approx(lo + (hi - lo) * (pos % 1))
+
+
+def test_tests_tables(report: dict) -> None:
+    tests = report["tests"]
+    assert [t["test_id"] for t in tests["flaky"]] == [XSS_IMG]
+    assert tests["flaky"][0]["head_shas"] == ["abc123"]
+    assert [t["test_id"] for t in tests["slow"]] == [XSS_SCRIPT]
+    assert tests["slow"][0]["consistently_slow"] is True  # 6 executions, all 2.5 s
+    assert {m["module"] for m in tests["modules"]} == {XSS_IMG}
+
+
+def test_empty_store_renders_no_data(tmp_path: Path) -> None:
+    db = tmp_path / "empty.duckdb"
+    with store.connect(db):
+        pass
+    with store.connect(db, read_only=True) as con:
+        report = load_report(con, as_of=AS_OF)
+    assert all(c["status"] == "no_data" for c in report["windows"]["7"]["kpis"])
+    page = render_html(report)
+    assert "No data" in page
+    assert "No test results in the store yet." in page
+    assert "No workflow runs in this window." in render_markdown(report)
+
+
+# ---- escaping ------------------------------------------------------------------------------
+
+
+def test_html_escapes_every_data_string(report: dict) -> None:
+    page = render_html(report)
+    assert XSS_SCRIPT not in page
+    assert "<img" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    # exactly two script elements: the JSON data block and the page's own script
+    assert len(re.findall(r"<script[\s>]", page)) == 2
+    config = re.search(r'<script type="application/json" id="report-config">(.*?)</script>', page)
+    assert config and "<" not in config.group(1) and ">" not in config.group(1)
+    assert XSS_SCRIPT in json.loads(config.group(1))["workflows"]
+
+
+def test_script_json_escapes_markup() -> None:
+    text = str(script_json({"a": "</script><!-- & \u2028"}))
+    assert "<" not in text and ">" not in text and "&" not in text
+    assert json.loads(text) == {"a": "</script><!-- & \u2028"}
+
+
+def test_markdown_shows_names_as_text(report: dict, runs: list[Run]) -> None:
+    md = render_markdown(report, window=7)
+    named = [line for line in md.splitlines() if "alert" in line]
+    assert len(named) >= 4
+    for line in named:  # every angle bracket of a name is backslash-escaped
+        assert not re.search(r"(?<!\\)[<>]", line.replace("< 2m", "").replace("< 1", ""))
+    assert r"\<script\>alert\(1\)\</script\>" in md
+    for line in md.splitlines():
+        if line.startswith("|"):
+            # escaped pipes never split a cell: every table row has its header's cell count
+            assert len(re.split(r"(?<!\\)\|", line)) in {5, 6, 7}
+    assert "Average PR validation time" in md
+    pr = expected_pr_validation(runs, AS_OF, 7)
+    assert f"{pr:.0f} s" in md or f"{int(pr // 60)}m " in md
+
+
+def test_json_report(report: dict, runs: list[Run]) -> None:
+    doc = json.loads(render_json(report))
+    assert doc["schema_version"] == SCHEMA_VERSION
+    assert doc["as_of"] == AS_OF.isoformat()
+    kpis = {c["kpi"]: c for c in doc["windows"]["30"]["kpis"]}
+    assert kpis["pr_validation_avg_s"]["value"] == pytest.approx(
+        expected_pr_validation(runs, AS_OF, 30)
+    )
+    assert kpis["pr_validation_avg_s"]["target"] == 120.0
+    assert set(doc["windows"]) == {"7", "30", "90"}
+
+
+def test_terminal_prints_names_literally(report: dict) -> None:
+    console = Console(record=True, width=160, color_system=None)
+    render_terminal(report, window=30, console=console)
+    text = console.export_text()
+    assert XSS_SCRIPT in text
+    assert "Average PR validation time" in text
+    assert "▁" in text or "█" in text  # sparklines
+
+
+def test_cli_formats_and_write(db: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("CI_METRICS_OUTPUT_DIR", str(tmp_path / "out"))
+    argv = ["--db", str(db), "--as-of", AS_OF.isoformat()]
+    assert report_main([*argv, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["schema_version"] == SCHEMA_VERSION
+    assert report_main([*argv, "--format", "md", "--window", "30", "--write"]) == 0
+    out = capsys.readouterr()
+    assert "last 30 days" in out.out
+    for name in ("dashboard.html", "summary.md", "metrics-report.json"):
+        assert (tmp_path / "out" / name).stat().st_size > 0
+    assert report_main(["--db", str(tmp_path / "missing.duckdb")]) == 2
+
+
+def test_write_reports_paths(report: dict, tmp_path: Path) -> None:
+    paths = write_reports(report, tmp_path, window=90)
+    assert {p.name for p in paths.values()} == {
+        "dashboard.html",
+        "summary.md",
+        "metrics-report.json",
+    }
+    assert 'id="w-90" value="90" checked' in paths["dashboard"].read_text()
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_dashboard_asset_writes_the_files(db: Path, tmp_path: Path, monkeypatch) -> None:
+    from dagster import materialize
+
+    from assets.dashboard import dashboard
+    from pipelines.resources import DuckDBStore
+
+    monkeypatch.setenv("CI_METRICS_OUTPUT_DIR", str(tmp_path / "reports"))
+    result = materialize(
+        [dashboard],
+        resources={"duckdb": DuckDBStore(path=str(db))},
+        run_config={"ops": {"dashboard": {"config": {"window": 7, "as_of": AS_OF.isoformat()}}}},
+    )
+    assert result.success
+    meta = result.asset_materializations_for_node("dashboard")[0].metadata
+    page = tmp_path / "reports" / "dashboard.html"
+    assert meta["dashboard_path"].value == str(page.resolve())
+    assert meta["dashboard_bytes"].value == page.stat().st_size
+    assert meta["as_of"].value == AS_OF.isoformat()
+    assert 'id="w-7" value="7" checked' in page.read_text()
