@@ -32,7 +32,7 @@ from pipelines.testresults.artifacts import (
 from pipelines.testresults.loader import IngestSummary, ingest_files
 
 TESTS_KEY = AssetKey("test_results")
-DOWNLOAD_BATCH = 64  # artifacts per download-then-load round: bounds memory
+DOWNLOAD_BATCH = 256  # artifacts per download-then-load round: bounds memory
 
 
 def summary_metadata(summary: IngestSummary) -> dict:

@@ -200,3 +200,27 @@ def test_link_header_parsing() -> None:
     assert parse_link_header(value) == {"next": "https://a/x?page=2", "last": "https://a/x?page=9"}
     assert parse_link_header(None) == {}
     assert parse_link_header("") == {}
+
+
+def test_download_retries_storage_errors_and_caps_size() -> None:
+    answers = {"blob": [httpx.Response(503), httpx.Response(200, content=b"x" * 5000)]}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "ghe.example.test":
+            return httpx.Response(302, headers={"location": "https://blob.example.test/a.zip"})
+        return answers["blob"].pop(0)
+
+    sleeps: list[float] = []
+    c = GitHubClient(API, TOKEN, transport=httpx.MockTransport(handler), sleep=sleeps.append)
+    assert c.download(c.url("repos/o/r/actions/artifacts/1/zip"), max_bytes=10_000) == b"x" * 5000
+    assert len(sleeps) == 1
+    answers["blob"] = [httpx.Response(200, content=b"x" * 5000)]
+    with pytest.raises(GitHubError, match="exceeds 1000 bytes"):
+        c.download(c.url("repos/o/r/actions/artifacts/1/zip"), max_bytes=1000)
+
+
+def test_expired_artifact_is_reported_as_gone() -> None:
+    c, _ = client(Script(httpx.Response(410, json={"message": "Artifact has expired"})))
+    with pytest.raises(GitHubError) as err:
+        c.download(c.url("repos/o/r/actions/artifacts/1/zip"), max_bytes=1000)
+    assert err.value.status == 410

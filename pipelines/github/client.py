@@ -198,6 +198,9 @@ class GitHubClient:
         else:
             log.warning("No GITHUB_TOKEN set: GitHub allows 60 unauthenticated requests per hour")
         limits = httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size)
+        self._lock = threading.Lock()
+        self._plain_http: httpx.Client | None = None
+        self._http_limits = limits
         self._http = httpx.Client(
             headers=headers,
             timeout=httpx.Timeout(timeout_s),
@@ -210,6 +213,8 @@ class GitHubClient:
 
     def close(self) -> None:
         self._http.close()
+        if self._plain_http is not None:
+            self._plain_http.close()
 
     def __enter__(self) -> GitHubClient:
         return self
@@ -285,12 +290,14 @@ class GitHubClient:
 
     # -- requests -------------------------------------------------------------------------
 
-    def get(self, url: str, *, conditional: bool = True) -> Page:
-        """GET an absolute URL; retries, rate-limit waits and a 304 → cached body."""
-        cached = self.cache.get(url) if (conditional and self.cache is not None) else None
-        headers = {"If-None-Match": cached.etag} if cached else {}
-        kind = request_kind(url)
+    def _send(self, url: str, *, headers: Mapping[str, str], kind: str) -> httpx.Response:
+        """One GET with every retry rule applied; returns the first answer not worth retrying.
+
+        Transport errors and 5xx are retried with backoff; 403/429 rate limits wait
+        as GitHub asks (or fail when the wait is too long); the rest is returned.
+        """
         failures = 0
+        limited = 0
         while True:
             self.stats.count(kind)
             try:
@@ -306,20 +313,11 @@ class GitHubClient:
                 continue
             self._note_rate_limit(response)
             status = response.status_code
-            if status == 304 and cached is not None:
-                self.stats.add("not_modified")
-                return Page(
-                    url=url,
-                    data=json.loads(cached.body),
-                    next_url=parse_link_header(cached.link).get("next"),
-                    not_modified=True,
-                    fetched_at=cached.fetched_at,
-                )
             if status in (403, 429):
-                if failures + 1 >= self.max_tries * 3:
+                limited += 1
+                if limited >= self.max_tries * 3:
                     raise GitHubError(f"GET {_path(url)}: still rate limited after retries", status)
-                if self._handle_limited(response, url, failures):
-                    failures += 1
+                if self._handle_limited(response, url, limited):
                     self.stats.add("retries")
                     continue
             if status >= 500:
@@ -331,6 +329,25 @@ class GitHubClient:
                 self.stats.add("retries")
                 self._sleep(self._backoff(failures))
                 continue
+            return response
+
+    def get(self, url: str, *, conditional: bool = True) -> Page:
+        """GET an absolute URL as JSON; a 304 answers with the cached body."""
+        cached = self.cache.get(url) if (conditional and self.cache is not None) else None
+        headers = {"If-None-Match": cached.etag} if cached else {}
+        kind = request_kind(url)
+        for _ in range(self.max_tries):
+            response = self._send(url, headers=headers, kind=kind)
+            status = response.status_code
+            if status == 304 and cached is not None:
+                self.stats.add("not_modified")
+                return Page(
+                    url=url,
+                    data=json.loads(cached.body),
+                    next_url=parse_link_header(cached.link).get("next"),
+                    not_modified=True,
+                    fetched_at=cached.fetched_at,
+                )
             if status != 200:
                 raise GitHubError(
                     f"GET {_path(url)} answered {status}: {_message(response)}", status
@@ -339,11 +356,8 @@ class GitHubClient:
             try:
                 data = json.loads(body)
             except ValueError:
-                failures += 1
-                if failures >= self.max_tries:
-                    raise GitHubError(f"GET {_path(url)} returned invalid JSON") from None
                 self.stats.add("retries")
-                self._sleep(self._backoff(failures))
+                self._sleep(self._backoff(1))
                 continue
             link = response.headers.get("link")
             now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
@@ -357,6 +371,7 @@ class GitHubClient:
                 not_modified=False,
                 fetched_at=now,
             )
+        raise GitHubError(f"GET {_path(url)} returned invalid JSON {self.max_tries} times")
 
     def paginate(
         self, path: str, params: Mapping[str, Any] | None = None, *, conditional: bool = True
@@ -370,20 +385,12 @@ class GitHubClient:
 
     def download(self, url: str, *, max_bytes: int) -> bytes:
         """Fetch an artifact archive: the token goes to GitHub only, never to the redirect."""
-        self.stats.count("download")
-        response = self._http.get(url)
-        self._note_rate_limit(response)
+        response = self._send(url, headers={}, kind="download")
         if response.status_code in (301, 302, 303, 307, 308):
             location = response.headers.get("location")
             if not location:
                 raise GitHubError(f"GET {_path(url)}: redirect without a location")
-            with httpx.Client(  # a separate client: no Authorization header to leak
-                timeout=self._http.timeout,
-                follow_redirects=False,
-                headers={"User-Agent": USER_AGENT},
-                transport=self._transport,
-            ) as plain:
-                return _read_limited(plain, location, max_bytes, url)
+            return self._fetch_blob(location, max_bytes=max_bytes, origin=url)
         if response.status_code != 200:
             raise GitHubError(
                 f"GET {_path(url)} answered {response.status_code}: {_message(response)}",
@@ -392,6 +399,51 @@ class GitHubClient:
         if len(response.content) > max_bytes:
             raise GitHubError(f"GET {_path(url)}: archive larger than {max_bytes} bytes")
         return response.content
+
+    def _fetch_blob(self, location: str, *, max_bytes: int, origin: str) -> bytes:
+        """Stream a storage URL with a size cap (never trusting its headers), retrying
+        dropped connections and 5xx like any request."""
+        failures = 0
+        while True:
+            self.stats.count("blob")
+            try:
+                with self._plain().stream("GET", location) as response:
+                    if response.status_code < 500:
+                        if response.status_code != 200:
+                            raise GitHubError(
+                                f"download of {_path(origin)} answered {response.status_code}",
+                                response.status_code,
+                            )
+                        chunks, size = [], 0
+                        for chunk in response.iter_bytes():
+                            size += len(chunk)
+                            if size > max_bytes:
+                                raise GitHubError(
+                                    f"download of {_path(origin)} exceeds {max_bytes} bytes"
+                                )
+                            chunks.append(chunk)
+                        return b"".join(chunks)
+                    status = response.status_code
+            except _RETRYABLE_TRANSPORT as exc:
+                status = type(exc).__name__
+            failures += 1
+            if failures >= self.max_tries:
+                raise GitHubError(f"download of {_path(origin)} failed {failures} times: {status}")
+            self.stats.add("retries")
+            self._sleep(self._backoff(failures))
+
+    def _plain(self) -> httpx.Client:
+        """A client without the Authorization header, for storage URLs GitHub redirects to."""
+        with self._lock:
+            if self._plain_http is None:
+                self._plain_http = httpx.Client(
+                    timeout=self._http.timeout,
+                    follow_redirects=False,
+                    headers={"User-Agent": USER_AGENT},
+                    transport=self._transport,
+                    limits=self._http_limits,
+                )
+            return self._plain_http
 
 
 def api_url(base_url: str, path: str, params: Mapping[str, Any] | None = None) -> str:
@@ -405,23 +457,6 @@ def api_url(base_url: str, path: str, params: Mapping[str, Any] | None = None) -
 def listing_url(base_url: str, path: str, params: Mapping[str, Any] | None = None) -> str:
     """First-page URL of a listing (``per_page=100``), the key its ETag is cached under."""
     return api_url(base_url, path, {"per_page": 100, **(params or {})})
-
-
-def _read_limited(http: httpx.Client, location: str, max_bytes: int, origin: str) -> bytes:
-    with http.stream("GET", location) as response:
-        if response.status_code != 200:
-            raise GitHubError(
-                f"download of {_path(origin)} answered {response.status_code}",
-                response.status_code,
-            )
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > max_bytes:
-                raise GitHubError(f"download of {_path(origin)} exceeds {max_bytes} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
 
 
 def _path(url: str) -> str:
