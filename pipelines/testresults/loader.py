@@ -6,8 +6,9 @@ ever lists files whose rows are all there, which is what makes re-running an
 ingestion harmless. A file that cannot be read is quarantined in
 ``raw.ingest_errors`` and the rest of the batch still goes in.
 
-Rows reach DuckDB as Arrow tables of ~100k rows: the fastest way to hand a
-million Python values to DuckDB (several times faster than parameter lists).
+Rows reach DuckDB as a stream of Arrow record batches consumed by a single
+``INSERT``: the fastest way to hand a million Python values to DuckDB, and
+one that keeps memory flat however large the file.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -53,14 +53,15 @@ _ARROW_SCHEMA = pa.schema(
 )
 assert tuple(_ARROW_SCHEMA.names) == ROW_COLUMNS
 _ROW_STRUCT = pa.struct(list(_ARROW_SCHEMA))
+_STREAM_SCHEMA = _ARROW_SCHEMA.append(pa.field("seq", pa.int32()))
 
 _INSERT = f"""
 INSERT INTO raw.test_results (
     day, source, source_kind, content_hash, seq, repo, run_id, run_attempt,
     head_sha, branch, workflow, {", ".join(ROW_COLUMNS)}, ingested_at
 )
-SELECT ?, ?, ?, ?, ? + seq, ?, ?, ?, ?, ?, ?, {", ".join(ROW_COLUMNS)}, ?
-FROM _rows_batch
+SELECT ?, ?, ?, ?, seq, ?, ?, ?, ?, ?, ?, {", ".join(ROW_COLUMNS)}, ?
+FROM _rows_stream
 """
 
 
@@ -129,7 +130,7 @@ def ingest_files(
     summary = IngestSummary()
     day_for = day_for or run_created_day(con)
     now = datetime.now(UTC).replace(tzinfo=None)
-    with transaction(con), ThreadPoolExecutor(1, thread_name_prefix="junit-load") as writer:
+    with transaction(con):
         seen = {
             r[0] for r in con.execute("SELECT content_hash FROM meta.ingested_files").fetchall()
         }
@@ -152,7 +153,6 @@ def ingest_files(
                     overrides,
                     day_for,
                     now,
-                    writer=writer,
                     max_bytes=max_bytes,
                     batch_rows=batch_rows,
                 )
@@ -271,59 +271,59 @@ def _load_file(
     day_for: DayFor,
     now: datetime,
     *,
-    writer: ThreadPoolExecutor,
     max_bytes: int,
     batch_rows: int,
 ) -> tuple[Counter[str], date]:
     """Insert one file's rows; returns its outcome counts and partition day.
 
-    Each batch is converted and inserted on a worker thread while the next one
-    is parsed: DuckDB releases the GIL, so the load mostly hides behind parsing.
-    The connection is only ever used by one thread at a time.
+    The whole file goes in as ONE ``INSERT … SELECT`` over an Arrow stream that
+    parses as DuckDB pulls: memory stays at a few batches (DuckDB writes full
+    row groups straight to the file), where appending batch after batch in one
+    transaction kept every row in memory until commit.
     """
-    outcomes: Counter[str] = Counter()
-    written = 0
-    placed: tuple | None = None  # (day, context) the last rows were written with
-    stale = False  # some rows were written with a (day, context) that later changed
-    pending: list[tuple] = []
-    in_flight: Future | None = None
-
-    def wait() -> None:
-        nonlocal in_flight
-        if in_flight is not None:
-            future, in_flight = in_flight, None
-            future.result()
-
-    def flush() -> None:
-        nonlocal written, placed, stale, in_flight, pending
-        wait()
-        now_placed = _placement(reader, item, overrides, day_for)
-        stale = stale or (placed is not None and now_placed != placed)
-        placed = now_placed
-        in_flight = writer.submit(_insert, con, pending, item, placed, written, now)
-        written += len(pending)
-        pending = []
-
+    failure: list[BaseException] = []
     try:
         reader = _PluginRows(item) if item.kind == "plugin" else _JUnitRows(item, max_bytes)
-        for batch in reader:
-            pending.extend(batch)
-            if len(pending) >= batch_rows:
-                flush()
-        if pending or placed is None:
-            flush()
-        wait()
+        rows = iter(reader)
+        first = next(rows, [])  # run linkage and report time are usually known by now
     except (JUnitParseError, ArchiveError) as exc:
-        wait()
         raise _Quarantine(exc.reason) from None
     except ValueError as exc:  # the plugin reader's malformed-line error
-        wait()
         raise _Quarantine(str(exc)) from None
+    placed = _placement(reader, item, overrides, day_for)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        seq = 0
+        pending: list[tuple] = list(first)
+        try:
+            for batch in rows:
+                pending.extend(batch)
+                if len(pending) >= batch_rows:
+                    yield _record_batch(pending, seq)
+                    seq += len(pending)
+                    pending = []
+            if pending:
+                yield _record_batch(pending, seq)
+        except (JUnitParseError, ArchiveError, ValueError) as exc:
+            # End the stream cleanly: an error raised into DuckDB would abort the
+            # whole batch's transaction; this file's rows are deleted below instead.
+            failure.append(exc)
+
+    stream = pa.RecordBatchReader.from_batches(_STREAM_SCHEMA, batches())
+    day, ctx = placed
+    con.register("_rows_stream", stream)
+    try:
+        con.execute(
+            _INSERT,
+            [day, item.source, item.kind, item.content_hash, *_context_values(ctx), now],
+        )
     finally:
-        if in_flight is not None:  # an interrupt: let the insert end before any rollback
-            in_flight.exception()
+        con.unregister("_rows_stream")
+    if failure:
+        exc = failure[0]
+        raise _Quarantine(exc.reason if hasattr(exc, "reason") else str(exc))
     final = _placement(reader, item, overrides, day_for)
-    if stale or final != placed:  # linkage or timestamp seen after the first rows went in
+    if final != placed:  # linkage or timestamp seen after the first rows went in
         day, ctx = final
         con.execute(
             "UPDATE raw.test_results SET day = ?, repo = ?, run_id = ?, run_attempt = ?,"
@@ -336,12 +336,19 @@ def _load_file(
             " WHERE content_hash = ? AND list_contains(?, seq)",
             [item.content_hash, reader.rerun_seqs],
         )
+    outcomes: Counter[str] = Counter()
     for row in con.execute(
         "SELECT outcome, count(*) FROM raw.test_results WHERE content_hash = ? GROUP BY ALL",
         [item.content_hash],
     ).fetchall():
         outcomes[row[0]] = row[1]
     return outcomes, final[0]
+
+
+def _record_batch(rows: list[tuple], first_seq: int) -> pa.RecordBatch:
+    columns = pa.RecordBatch.from_struct_array(pa.array(rows, type=_ROW_STRUCT)).columns
+    seq = pa.array(range(first_seq, first_seq + len(rows)), type=pa.int32())
+    return pa.RecordBatch.from_arrays([*columns, seq], schema=_STREAM_SCHEMA)
 
 
 def _context_values(ctx: RunContext) -> list:
@@ -356,38 +363,6 @@ def _placement(reader, item: _File, overrides, day_for: DayFor) -> tuple[date, R
     if day is None:
         day = (item.modified or datetime.now(UTC)).date()
     return day, ctx
-
-
-def _insert(
-    con: duckdb.DuckDBPyConnection,
-    rows: list[tuple],
-    item: _File,
-    placed: tuple[date, RunContext],
-    first_seq: int,
-    now: datetime,
-) -> None:
-    if not rows:
-        return
-    table = pa.Table.from_struct_array(pa.array(rows, type=_ROW_STRUCT))
-    del rows
-    _rows_batch = table.append_column("seq", pa.array(range(table.num_rows), type=pa.int32()))
-    day, ctx = placed
-    con.register("_rows_batch", _rows_batch)
-    try:
-        con.execute(
-            _INSERT,
-            [
-                day,
-                item.source,
-                item.kind,
-                item.content_hash,
-                first_seq,
-                *_context_values(ctx),
-                now,
-            ],
-        )
-    finally:
-        con.unregister("_rows_batch")
 
 
 class _JUnitRows:
