@@ -30,7 +30,7 @@ def _child(api_url: str, repo: str, db: str, first: str, last: str) -> None:
     """One ranged run in this process; prints a JSON line of its figures."""
     from dagster import DagsterInstance
 
-    from pipelines.demo import materialize_range
+    from pipelines.materialize import materialize_range
     from pipelines.resources import DuckDBStore, GitHubAPI
 
     resources = {

@@ -51,6 +51,9 @@ ALERT_WEBHOOK_URL = Setting(
     "CI_METRICS_ALERT_WEBHOOK_URL", "", "Slack-compatible webhook", secret=True
 )
 DAGSTER_URL = Setting("CI_METRICS_DAGSTER_URL", "", "Dagster UI link in alerts")
+DUCKDB_MEMORY_LIMIT = Setting(
+    "CI_METRICS_DUCKDB_MEMORY_LIMIT", "", "DuckDB memory_limit, e.g. 512MB (default: DuckDB's)"
+)
 OUTPUT_DIR = Setting("CI_METRICS_OUTPUT_DIR", "data/reports", "where reports are written")
 
 ALL: tuple[Setting, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Setting))

@@ -8,6 +8,7 @@ giving up with a clear error.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,8 @@ from importlib import resources
 from pathlib import Path
 
 import duckdb
+
+from pipelines import settings
 
 LOCK_RETRY_S = 30.0
 
@@ -56,11 +59,23 @@ def connect(
             delay = min(delay * 2, 1.0)
     try:
         con.execute("SET TimeZone = 'UTC'")
+        # rows carry their own order (seq, timestamps): let large inserts stream
+        con.execute("SET preserve_insertion_order = false")
+        limit = settings.get(settings.DUCKDB_MEMORY_LIMIT)
+        if limit:  # a SET takes no parameters: the value is validated instead
+            con.execute(f"SET memory_limit = '{_checked_size(limit)}'")
         if not read_only:
             ensure_schema(con)
         yield con
     finally:
         con.close()
+
+
+def _checked_size(value: str) -> str:
+    """A DuckDB size such as ``512MB`` or ``2GB``; anything else is refused."""
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value.strip()):
+        raise ValueError(f"CI_METRICS_DUCKDB_MEMORY_LIMIT: {value!r} is not a size like 512MB")
+    return value.strip()
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -81,7 +81,7 @@ def test_cli_demo_extracts_into_a_fresh_store(tmp_path: Path) -> None:
 def test_enterprise_server_api_prefix(tmp_path: Path) -> None:
     from dagster import DagsterInstance
 
-    from pipelines.demo import materialize_range
+    from pipelines.materialize import materialize_range
     from pipelines.resources import DuckDBStore, GitHubAPI
 
     day = date(2025, 5, 5)

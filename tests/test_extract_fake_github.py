@@ -12,11 +12,11 @@ import pytest
 from dagster import DagsterInstance
 
 from pipelines import store
-from pipelines.demo import materialize_range
 from pipelines.fake_github.faults import Faults
 from pipelines.fake_github.generator import FakeConfig, FakeWorld, generate
 from pipelines.fake_github.server import FakeGitHubServer
 from pipelines.github.extract import LISTING_CAP
+from pipelines.materialize import materialize_range
 from tests.conftest import END, TOKEN, raw_resources
 
 RUN_SQL = (

@@ -8,9 +8,9 @@ from collections import Counter
 from datetime import timedelta
 
 from pipelines import store
-from pipelines.demo import materialize_range
 from pipelines.fake_github.generator import FakeConfig, generate
 from pipelines.fake_github.server import FakeGitHubServer
+from pipelines.materialize import materialize_range
 from tests.conftest import END, TOKEN, raw_resources
 
 

@@ -969,6 +969,9 @@ def _send_xml(h: BaseHTTPRequestHandler, status: int, code: str, message: str) -
 
 class _BaseHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in two writes: with Nagle's algorithm the second waits for
+    # the client's delayed ACK (~40 ms) on every keep-alive request.
+    disable_nagle_algorithm = True
     server_version = "GitHub.com"
     sys_version = ""
     app: FakeGitHubServer

@@ -1,0 +1,89 @@
+"""The DuckDB access helper: schema, read-only opening, lock retries, settings."""
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pipelines import store
+
+HOLD = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+con.close()
+"""
+
+
+def test_writable_connection_creates_every_table(tmp_path) -> None:
+    with store.connect(tmp_path / "s.duckdb") as con:
+        tables = {
+            f"{s}.{t}"
+            for s, t in con.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables"
+            ).fetchall()
+        }
+    assert {"raw.workflow_runs", "raw.workflow_jobs", "raw.test_results"} <= tables
+    assert {"raw.ingest_errors", "meta.http_cache", "meta.ingested_files"} <= tables
+
+
+def test_read_only_on_a_missing_store_names_the_file(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"nothing\.duckdb"):
+        with store.connect(tmp_path / "nothing.duckdb", read_only=True):
+            pass
+
+
+def test_read_only_connection_cannot_write(tmp_path) -> None:
+    path = tmp_path / "s.duckdb"
+    with store.connect(path):
+        pass
+    with store.connect(path, read_only=True) as con:
+        with pytest.raises(Exception, match="read-only"):
+            con.execute("CREATE TABLE raw.x (a INT)")
+
+
+def _hold_lock(path, seconds: float) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(path), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def test_a_lock_held_briefly_is_waited_for(tmp_path) -> None:
+    path = tmp_path / "s.duckdb"
+    with store.connect(path):
+        pass
+    holder = _hold_lock(path, 1.0)
+    started = time.monotonic()
+    with store.connect(path, retry_s=20) as con:
+        assert con.execute("SELECT count(*) FROM raw.workflow_runs").fetchone() == (0,)
+    assert time.monotonic() - started >= 0.3
+    holder.wait(timeout=10)
+
+
+def test_a_lock_held_too_long_is_a_clear_error(tmp_path) -> None:
+    path = tmp_path / "s.duckdb"
+    with store.connect(path):
+        pass
+    holder = _hold_lock(path, 5.0)
+    try:
+        with pytest.raises(store.StoreLockedError, match="locked by another process"):
+            with store.connect(path, retry_s=0.5):
+                pass
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+
+
+def test_memory_limit_is_applied_and_validated(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("CI_METRICS_DUCKDB_MEMORY_LIMIT", "300MB")
+    with store.connect(tmp_path / "s.duckdb") as con:
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert limit.startswith("286") or limit.startswith("300")
+    monkeypatch.setenv("CI_METRICS_DUCKDB_MEMORY_LIMIT", "1GB'; DROP SCHEMA raw; --")
+    with pytest.raises(ValueError, match="not a size"):
+        with store.connect(tmp_path / "s.duckdb"):
+            pass
