@@ -16,6 +16,7 @@ from pathlib import Path
 from dagster import (
     AssetMaterialization,
     Config,
+    DefaultSensorStatus,
     OpExecutionContext,
     RunRequest,
     SensorEvaluationContext,
@@ -116,6 +117,7 @@ def ingest_test_files_job() -> None:
 @sensor(
     job=ingest_test_files_job,
     minimum_interval_seconds=30,
+    default_status=DefaultSensorStatus.RUNNING,  # it only reads a local folder
     description="Watches CI_METRICS_JUNIT_DIR for new or changed JUnit XML and plugin files.",
 )
 def junit_drop_folder(context: SensorEvaluationContext) -> Iterator[RunRequest | SkipReason]:
