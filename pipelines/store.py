@@ -59,8 +59,6 @@ def connect(
             delay = min(delay * 2, 1.0)
     try:
         con.execute("SET TimeZone = 'UTC'")
-        # rows carry their own order (seq, timestamps): let large inserts stream
-        con.execute("SET preserve_insertion_order = false")
         limit = settings.get(settings.DUCKDB_MEMORY_LIMIT)
         if limit:  # a SET takes no parameters: the value is validated instead
             con.execute(f"SET memory_limit = '{_checked_size(limit)}'")
