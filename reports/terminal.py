@@ -23,55 +23,77 @@ TOP = 10
 SPARK_POINTS = 14
 
 
-def _kpi_table(window: dict[str, Any], repo: str) -> Table:
+def _kpi_table(window: dict[str, Any], repo: str, width: int) -> Table:
+    """KPI cards as rows; trend and change give way first on narrow screens."""
+    columns: list[tuple[str, str, int, Any]] = [  # (header, justify, narrowest width, cell)
+        ("Value", "right", 0, lambda c, _: Text(kpi_value(c), style="bold")),
+        ("Target", "right", 0, lambda c, _: Text(kpi_target(c))),
+        ("Status", "left", 0, lambda c, _: Text(status(c), style=STATUS_STYLE[c["status"]])),
+        (f"vs prev {window['days']}d", "right", 72, lambda c, t: Text(change(c), style=t)),
+        ("Trend", "left", 80, lambda c, _: Text(history(c), style="cyan")),
+    ]
+    shown = [c for c in columns if width >= c[2]]
     table = Table(title=f"KPI targets · {repo}", title_justify="left", expand=False)
-    for name, justify in (
-        ("KPI", "left"),
-        ("Value", "right"),
-        ("Target", "right"),
-        ("Status", "left"),
-        (f"vs prev {window['days']}d", "right"),
-        ("Trend", "left"),
-    ):
-        table.add_column(name, justify=justify, no_wrap=name != "KPI")  # type: ignore[arg-type]
+    table.add_column("KPI", min_width=12, ratio=1, overflow="fold")
+    for name, justify, _, _ in shown:
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for c in window["kpis"]:
         if c["repo"] != repo:
             continue
-        trend = formatting.trend(c["change"], c["lower_is_better"])
-        cells = [
-            Text(c["label"]),
-            Text(formatting.kpi_value(c["value"], c["unit"]), style="bold"),
-            Text(formatting.kpi_target(c["comparator"], c["target"], c["unit"])),
-            Text(formatting.STATUS_LABELS[c["status"]], style=STATUS_STYLE[c["status"]]),
-            Text(formatting.change(c["change"], c["unit"]), style=TREND_STYLE[trend]),
-            Text(sparkline(c.get("history", [])[-SPARK_POINTS:]), style="cyan"),
-        ]
-        table.add_row(*cells)
+        style = TREND_STYLE[formatting.trend(c["change"], c["lower_is_better"])]
+        table.add_row(Text(c["label"]), *(cell(c, style) for _, _, _, cell in shown))
     return table
 
 
-def _workflow_table(window: dict[str, Any]) -> Table:
-    table = Table(title="Workflows", title_justify="left")
-    table.add_column("Workflow", min_width=12)
-    for name in ("Runs", "Success", "Change", "Mean", "p95", "Compute min"):
-        table.add_column(name, justify="right", no_wrap=True)
-    table.add_column("Success trend", no_wrap=True)
+def kpi_value(c: dict[str, Any]) -> str:
+    return formatting.kpi_value(c["value"], c["unit"])
+
+
+def kpi_target(c: dict[str, Any]) -> str:
+    return formatting.kpi_target(c["comparator"], c["target"], c["unit"])
+
+
+def status(c: dict[str, Any]) -> str:
+    return formatting.STATUS_LABELS[c["status"]]
+
+
+def change(c: dict[str, Any]) -> str:
+    return formatting.change(c["change"], c["unit"])
+
+
+def history(c: dict[str, Any]) -> str:
+    return sparkline(c.get("history", [])[-SPARK_POINTS:])
+
+
+def _workflow_table(window: dict[str, Any], width: int) -> Table:
+    """The busiest workflows; on narrow screens the least telling columns go first,
+    so that workflow names are never squeezed out."""
     trend = {(s["repo"], s["workflow"]): s["values"] for s in window["series"]["success_rate_7d"]}
-    for w in window["workflows"][:TOP]:
+
+    def sparkline_of(w: dict[str, Any]) -> Text:
+        values = trend.get((w["repo"], w["workflow_name"]), [])[-SPARK_POINTS:]
+        return Text(sparkline(values), style="cyan")
+
+    def change_of(w: dict[str, Any]) -> Text:
         t = formatting.trend(w["success_rate_change"], False)
-        table.add_row(
-            Text(w["label"]),
-            formatting.number(w["runs"]),
-            formatting.percent(w["success_rate"]),
-            Text(formatting.change(w["success_rate_change"], "fraction"), style=TREND_STYLE[t]),
-            formatting.duration(w["duration_mean_s"]),
-            formatting.duration(w["duration_p95_s"]),
-            formatting.number(w["compute_minutes"]),
-            Text(
-                sparkline(trend.get((w["repo"], w["workflow_name"]), [])[-SPARK_POINTS:]),
-                style="cyan",
-            ),
-        )
+        return Text(formatting.change(w["success_rate_change"], "fraction"), style=TREND_STYLE[t])
+
+    columns: list[tuple[str, int, Any]] = [  # (header, narrowest screen that shows it, cell)
+        ("Runs", 0, lambda w: formatting.number(w["runs"])),
+        ("Success", 0, lambda w: formatting.percent(w["success_rate"])),
+        ("Change", 80, change_of),
+        ("Mean", 0, lambda w: formatting.duration(w["duration_mean_s"])),
+        ("p95", 0, lambda w: formatting.duration(w["duration_p95_s"])),
+        ("Compute min", 80, lambda w: formatting.number(w["compute_minutes"])),
+        ("Success trend", 100, sparkline_of),
+    ]
+    shown = [c for c in columns if width >= c[1]]
+    table = Table(title="Workflows", title_justify="left")
+    table.add_column("Workflow", min_width=12, ratio=1, overflow="fold")
+    for name, _, _ in shown:
+        table.add_column(name, justify="left" if name == "Success trend" else "right", no_wrap=True)
+    for w in window["workflows"][:TOP]:
+        table.add_row(Text(w["label"]), *(cell(w) for _, _, cell in shown))
     return table
 
 
@@ -119,8 +141,10 @@ def render_terminal(
     header.append(f"\n{', '.join(report['repos']) or 'no repositories'}", style="dim")
     failed = [c for c in report["checks"] if not c["passed"]]
     parts: list[Any] = [
-        *(_kpi_table(w, repo) for repo in report["repos"]),
-        _workflow_table(w) if w["workflows"] else Text("No workflow runs in this window."),
+        *(_kpi_table(w, repo, console.width) for repo in report["repos"]),
+        _workflow_table(w, console.width)
+        if w["workflows"]
+        else Text("No workflow runs in this window."),
         _volume(w),
         _tests_table(report),
     ]

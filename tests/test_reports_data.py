@@ -344,6 +344,18 @@ def test_terminal_prints_names_literally(report: dict) -> None:
     assert "▁" in text or "█" in text  # sparklines
 
 
+@pytest.mark.parametrize("width", [60, 80])
+def test_terminal_keeps_workflow_names_on_a_narrow_screen(report: dict, width: int) -> None:
+    console = Console(record=True, width=width, color_system=None)
+    render_terminal(report, window=30, console=console)
+    text = console.export_text()
+    # names may wrap inside their cell, but their first characters always show
+    for workflow in report["windows"]["30"]["workflows"]:
+        assert workflow["label"][:10] in text
+    for card in report["windows"]["30"]["kpis"]:
+        assert card["label"].split()[0] in text
+
+
 def test_cli_formats_and_write(db: Path, tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("CI_METRICS_OUTPUT_DIR", str(tmp_path / "out"))
     argv = ["--db", str(db), "--as-of", AS_OF.isoformat()]
