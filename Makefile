@@ -40,8 +40,13 @@ format: setup
 dev: setup
 	$(BIN)/dagster dev -w workspace.yaml
 
+# Each benchmark prints its own figures; together they take about twenty minutes.
 bench: setup
 	$(BIN)/python benchmarks/extract.py
+	$(BIN)/python benchmarks/ingest_junit.py
+	$(BIN)/python benchmarks/kpi_build.py
+	$(BIN)/python benchmarks/render.py
+	$(BIN)/python benchmarks/plugin_overhead.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -34,6 +34,7 @@ from pipelines.github.load import (
 from pipelines.github.rows import JOB_COLUMNS, RUN_COLUMNS
 from pipelines.partitions import RAW_FRESHNESS_POLICY, daily_partitions
 from pipelines.resources import DuckDBStore, GitHubAPI
+from pipelines.store import LOAD_MEMORY_LIMIT
 
 RUNS_KEY = AssetKey("github_workflow_runs")
 JOBS_KEY = AssetKey("github_workflow_jobs")
@@ -87,7 +88,7 @@ def github_workflow_runs(
             fetched_attempts += len(earlier)
             for window in listing.truncated_windows:
                 context.log.warning(f"{repo}: window {window} exceeds GitHub's 1,000-run cap")
-        with duckdb.connect() as con:
+        with duckdb.connect(memory_limit=LOAD_MEMORY_LIMIT) as con:
             rows = replace_runs(con, repos, first, last, stage, cache)
             start, end = str(first), str(last + timedelta(days=1))
             statuses = dict(
@@ -150,7 +151,7 @@ def github_workflow_jobs(
         cache = StoredResponseCache.for_urls(con, urls)
     with github.client(cache) as client, staged(JOB_COLUMNS) as stage:
         fetched = fetch_jobs(client, todo, stage.write, concurrency=github.concurrency)
-        with duckdb.connect() as con:
+        with duckdb.connect(memory_limit=LOAD_MEMORY_LIMIT) as con:
             replace_jobs(con, repos, first, last, todo, stage, cache)
             start, end = str(first), str(last + timedelta(days=1))
             total = con.execute(

@@ -18,9 +18,11 @@ class DuckDBStore(ConfigurableResource):
     path: str = settings.DB.default
 
     @contextmanager
-    def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connect(
+        self, *, read_only: bool = False, memory_limit: str | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection that is always closed; read-only where the caller only reads."""
-        with store.connect(self.path, read_only=read_only) as con:
+        with store.connect(self.path, read_only=read_only, memory_limit=memory_limit) as con:
             yield con
 
 

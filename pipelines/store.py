@@ -20,6 +20,9 @@ import duckdb
 from pipelines import settings
 
 LOCK_RETRY_S = 30.0
+# Raw loads are long streaming inserts: capped, DuckDB spills to disk rather than holding
+# an uncommitted day range in memory (a 30-day jobs load: ~600 MB peak uncapped).
+LOAD_MEMORY_LIMIT = "256MB"
 
 
 class StoreLockedError(RuntimeError):
@@ -33,9 +36,17 @@ def _is_lock_error(exc: duckdb.Error) -> bool:
 
 @contextmanager
 def connect(
-    path: str | Path, *, read_only: bool = False, retry_s: float = LOCK_RETRY_S
+    path: str | Path,
+    *,
+    read_only: bool = False,
+    retry_s: float = LOCK_RETRY_S,
+    memory_limit: str | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open ``path`` (creating the schema when writable), yield it, always close it."""
+    """Open ``path`` (creating the schema when writable), yield it, always close it.
+
+    ``memory_limit`` caps DuckDB for this connection (e.g. :data:`LOAD_MEMORY_LIMIT`
+    for bulk loads, which spill instead); ``CI_METRICS_DUCKDB_MEMORY_LIMIT`` wins.
+    """
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -59,7 +70,7 @@ def connect(
             delay = min(delay * 2, 1.0)
     try:
         con.execute("SET TimeZone = 'UTC'")
-        limit = settings.get(settings.DUCKDB_MEMORY_LIMIT)
+        limit = settings.get(settings.DUCKDB_MEMORY_LIMIT) or memory_limit
         if limit:  # a SET takes no parameters: the value is validated instead
             con.execute(f"SET memory_limit = '{_checked_size(limit)}'")
         if not read_only:
