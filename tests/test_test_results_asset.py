@@ -91,3 +91,46 @@ def test_generator_flaky_tests_are_found(db_path, instance):
 
 def _broken_tests(world) -> set[str]:
     return {t for run in world.all_runs() for t in run.broken_tests}
+
+
+def test_expired_artifacts_are_recorded_once_and_never_downloaded(db_path, instance):
+    """Artifacts past retention are listed as expired: recorded, never asked for again."""
+    world = generate(
+        FakeConfig(
+            seed=8, repos=1, days=3, end_date=END, runs_per_day=20, artifact_retention_days=1
+        )
+    )
+    first, last = END - timedelta(days=2), END
+    runs = world.runs_created_between(first, last)
+    expired = {a.artifact_id for r in runs for a in r.artifacts if a.holds_tests and a.expired}
+    fresh = {a.artifact_id for r in runs for a in r.artifacts if a.holds_tests and not a.expired}
+    assert expired and fresh, "retention of one day must leave both kinds in three days"
+    with FakeGitHubServer(world, token=TOKEN) as server:
+        res = raw_resources(server, db_path)
+        assert materialize_range(first, last, resources=res, instance=instance, assets=_assets())
+        blobs = server.stats.snapshot()["by_kind"].get("blob", 0)
+        assert materialize_range(first, last, resources=res, instance=instance, assets=_assets())
+        assert server.stats.snapshot()["by_kind"].get("blob", 0) == blobs == len(fresh)
+    with store.connect(db_path, read_only=True) as con:
+        seen = dict(
+            con.execute(
+                "SELECT artifact_id, status FROM meta.artifacts_seen WHERE status = 'expired'"
+            ).fetchall()
+        )
+    assert set(seen) == expired
+    assert stored_rows(db_path) == expected_rows(world, first, last)
+
+
+def test_a_download_answering_410_counts_as_expired():
+    import httpx
+
+    from pipelines.github.client import GitHubClient
+    from pipelines.testresults.artifacts import ArtifactRef, download_all
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(410, json={"message": "Artifact has expired"})
+
+    ref = ArtifactRef("o/r", 1, "junit", 5, "abc", "main", None, False, "https://api.test/zip/1")
+    with GitHubClient("https://api.test", "t", transport=httpx.MockTransport(handler)) as client:
+        (download,) = download_all(client, [ref], concurrency=1)
+    assert download.status == "expired" and download.data is None
