@@ -40,6 +40,19 @@ RUNS_KEY = AssetKey("github_workflow_runs")
 JOBS_KEY = AssetKey("github_workflow_jobs")
 
 
+def raw_asset(group: str) -> dict:
+    """What every raw asset shares: daily partitions backfilled in one run, the duckdb
+    pool, a 36 h freshness policy."""
+    return {
+        "partitions_def": daily_partitions,
+        "backfill_policy": BackfillPolicy.single_run(),
+        "pool": "duckdb",
+        "kinds": {"github", "duckdb"},
+        "group_name": group,
+        "freshness_policy": RAW_FRESHNESS_POLICY,
+    }
+
+
 def partition_days(context: AssetExecutionContext) -> tuple[date, date]:
     """First and last UTC day of the partition (range) being materialized."""
     window = context.partition_time_window
@@ -56,12 +69,7 @@ def _preview(con, sql: str, params: list) -> str:
 
 @asset(
     key=RUNS_KEY,
-    partitions_def=daily_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    pool="duckdb",
-    kinds={"github", "duckdb"},
-    group_name="github",
-    freshness_policy=RAW_FRESHNESS_POLICY,
+    **raw_asset("github"),
     description="raw.workflow_runs: one row per (repo, run_id, run_attempt), every attempt.",
 )
 def github_workflow_runs(
@@ -132,12 +140,7 @@ def github_workflow_runs(
 @asset(
     key=JOBS_KEY,
     deps=[RUNS_KEY],
-    partitions_def=daily_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    pool="duckdb",
-    kinds={"github", "duckdb"},
-    group_name="github",
-    freshness_policy=RAW_FRESHNESS_POLICY,
+    **raw_asset("github"),
     description="raw.workflow_jobs: one row per (repo, job_id), jobs of every attempt.",
 )
 def github_workflow_jobs(

@@ -12,15 +12,14 @@ from datetime import datetime
 from dagster import (
     AssetExecutionContext,
     AssetKey,
-    BackfillPolicy,
     MaterializeResult,
     MetadataValue,
     asset,
 )
 
-from assets.github import JOBS_KEY, RUNS_KEY, partition_days
+from assets.github import JOBS_KEY, RUNS_KEY, partition_days, raw_asset
 from pipelines import settings
-from pipelines.partitions import RAW_FRESHNESS_POLICY, daily_partitions, day_bounds
+from pipelines.partitions import day_bounds
 from pipelines.resources import DuckDBStore, GitHubAPI
 from pipelines.testresults.artifacts import (
     attempt_for,
@@ -59,12 +58,7 @@ def merge(total: IngestSummary, part: IngestSummary) -> None:
 @asset(
     key=TESTS_KEY,
     deps=[RUNS_KEY, JOBS_KEY],
-    partitions_def=daily_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    pool="duckdb",
-    kinds={"github", "duckdb"},
-    group_name="tests",
-    freshness_policy=RAW_FRESHNESS_POLICY,
+    **raw_asset("tests"),
     description="raw.test_results: one row per test execution, from the runs' artifacts.",
 )
 def test_results(

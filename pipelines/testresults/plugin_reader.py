@@ -55,16 +55,6 @@ PLUGIN_OUTCOMES: dict[str, str] = {
     "xfailed": SKIPPED,
     "xpassed": PASSED,
 }
-CONTEXT_KEYS = (
-    "repo",
-    "run_id",
-    "run_attempt",
-    "head_sha",
-    "branch",
-    "workflow",
-    "report_time",
-    "hostname",
-)
 
 
 def read_plugin_file(name: str, data: bytes) -> tuple[dict[str, Any], Iterator[TestRow]]:
