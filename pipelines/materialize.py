@@ -59,16 +59,17 @@ def run_pipeline(
     resources: Mapping[str, object],
     instance: DagsterInstance,
 ) -> list[ExecuteInProcessResult]:
-    """Everything for ``first`` … ``last``: one ranged run of the per-day assets (raw data,
-    then per-day KPIs, with their checks), then one run of the window tables as of ``last``."""
+    """What the two daily schedules do, for ``first`` … ``last``: one ranged run of the
+    per-day assets (raw data, test results, per-day KPIs, with their checks), then one
+    run of the window tables and the dashboard as of ``last``."""
+    from assets.dashboard import dashboard
     from assets.github import github_workflow_jobs, github_workflow_runs
-    from assets.kpi import TABLES, kpi_assets
+    from assets.kpi import kpi_assets
     from assets.kpi_checks import kpi_asset_checks
     from assets.test_results import test_results
+    from pipelines.jobs import PER_DAY_KPIS, WINDOW_KPIS
+    from pipelines.schedules import as_of_config
 
-    per_day = {spec.name for spec in TABLES if spec.per_day}
-    daily = [a for a in kpi_assets if a.key.path[-1] in per_day]
-    window = [a for a in kpi_assets if a.key.path[-1] not in per_day]
     ranged = materialize_range(
         first,
         last,
@@ -78,18 +79,14 @@ def run_pipeline(
             github_workflow_runs,
             github_workflow_jobs,
             test_results,
-            *daily,
+            *(a for a in kpi_assets if a.key in PER_DAY_KPIS),
             *kpi_asset_checks,
         ],
     )
-    config = {"ops": {a.op.name: {"config": {"as_of": last.isoformat()}} for a in window}}
-    whole = materialize(window, instance=instance, resources=dict(resources), run_config=config)
-    from assets.dashboard import dashboard
-
-    page = materialize(
-        [dashboard],
+    reports = materialize(
+        [*(a for a in kpi_assets if a.key in WINDOW_KPIS), dashboard],
         instance=instance,
         resources=dict(resources),
-        run_config={"ops": {dashboard.op.name: {"config": {"as_of": last.isoformat()}}}},
+        run_config=as_of_config(last.isoformat()),
     )
-    return [ranged, whole, page]
+    return [ranged, reports]

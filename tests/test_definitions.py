@@ -12,7 +12,12 @@ from pipelines import store
 from pipelines.definitions import defs
 from pipelines.fake_github.generator import FakeConfig, generate
 from pipelines.fake_github.server import FakeGitHubServer
-from pipelines.schedules import RANGE_END_TAG, RANGE_START_TAG, daily_github_extract
+from pipelines.schedules import (
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    daily_pipeline_schedule,
+    daily_reports_schedule,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,7 +29,8 @@ def test_definitions_load_with_every_raw_asset() -> None:
     runs = graph.get(AssetKey("github_workflow_runs"))
     assert runs.partitions_def is not None
     assert runs.backfill_policy is not None
-    assert defs.resolve_job_def("extract_github") is not None
+    for job in ("extract_github", "daily_pipeline", "window_reports", "ingest_test_files_job"):
+        assert defs.resolve_job_def(job) is not None
 
 
 def test_dg_check_defs_accepts_the_project() -> None:
@@ -43,9 +49,24 @@ def test_workspace_file_loads_the_code_location() -> None:
 def test_daily_schedule_rereads_the_lookback_days(monkeypatch) -> None:
     monkeypatch.setenv("CI_METRICS_LOOKBACK_DAYS", "3")
     tick = datetime(2025, 3, 1, 2, 30, tzinfo=UTC)  # crosses a month boundary
-    request = daily_github_extract(build_schedule_context(scheduled_execution_time=tick))
+    request = daily_pipeline_schedule(build_schedule_context(scheduled_execution_time=tick))
     assert request.tags[RANGE_START_TAG] == "2025-02-26"
     assert request.tags[RANGE_END_TAG] == "2025-02-28"
+    job = defs.resolve_job_def("daily_pipeline")
+    assert AssetKey("test_results") in job.asset_layer.executable_asset_keys
+    assert AssetKey(["kpi", "workflow_daily"]) in job.asset_layer.executable_asset_keys
+
+
+def test_daily_reports_schedule_pins_every_window_table_to_yesterday() -> None:
+    tick = datetime(2025, 1, 1, 4, 30, tzinfo=UTC)
+    request = daily_reports_schedule(build_schedule_context(scheduled_execution_time=tick))
+    ops = request.run_config["ops"]
+    assert {c["config"]["as_of"] for c in ops.values()} == {"2024-12-31"}
+    job = defs.resolve_job_def("window_reports")
+    assert job.run_config_schema.config_type is not None
+    from dagster import validate_run_config
+
+    validate_run_config(job, request.run_config)
 
 
 def test_cli_demo_extracts_into_a_fresh_store(tmp_path: Path) -> None:
