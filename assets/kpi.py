@@ -38,6 +38,9 @@ JOBS = AssetKey("github_workflow_jobs")
 TESTS = AssetKey("test_results")
 
 PREVIEW_ROWS = 10
+# Length of the window tables' window; their SQL takes it as ``$window_days`` so the reports
+# can run the same rules over longer windows.
+WINDOW_DAYS = 7
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -246,11 +249,17 @@ def build_window(
     as_of: date,
     params: Mapping[str, Any] | None = None,
 ) -> int:
-    """Rebuild ``kpi.<table>`` whole for the window ending on ``as_of``; rows written."""
+    """Rebuild ``kpi.<table>`` whole for the window ending on ``as_of``; rows written.
+
+    The window is ``WINDOW_DAYS`` long unless ``params`` gives another ``window_days``.
+    """
     if TABLES_BY_NAME[table].per_day:
         raise ValueError(f"kpi.{table} is a per-day table: use build_days")
     sql = load_sql(table)
-    bound = _bind(sql, {**configured_params(), **(params or {}), "as_of": as_of})
+    bound = _bind(
+        sql,
+        {"window_days": WINDOW_DAYS, **configured_params(), **(params or {}), "as_of": as_of},
+    )
     con.execute("CREATE SCHEMA IF NOT EXISTS kpi")
     with store.transaction(con):
         con.execute(f"CREATE OR REPLACE TABLE kpi.{table} AS {sql}", bound)
@@ -374,7 +383,7 @@ def _make_asset(spec: KpiTable) -> AssetsDefinition:
                 "table": f"kpi.{spec.name}",
                 "rows": written,
                 "as_of": as_of.isoformat(),
-                "window_start": (as_of - timedelta(days=6)).isoformat(),
+                "window_start": (as_of - timedelta(days=WINDOW_DAYS - 1)).isoformat(),
                 "dagster/row_count": written,
                 "preview": MetadataValue.md(preview),
             }

@@ -5,13 +5,15 @@ numbers, so they share this one reader. Windows longer than the contract's 7 day
 are aggregated from the exact sums the per-day KPI tables keep (durations as sum and count,
 outcome counts), never by averaging daily averages; percentiles over a window are taken
 from the final attempts themselves, because daily percentiles cannot be combined. The test
-tables (slow, flaky, module stats, regressions) describe the one window they were built for
-and are shown as such. Missing tables read as empty: a store without test results still
-renders, with "no data".
+tables (slow, flaky, module stats, regressions) of each window come from the same SQL files
+as the ``kpi.*`` window tables, run over that window's length; ``tests`` at the top level
+is ``kpi.*`` as built, for the summaries that show one window. Missing tables read as empty:
+a store without test results still renders, with "no data".
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -494,6 +496,120 @@ def _window(
             if (w["duration_mean_change"] or 0) > 0.2
         ],
         "series": _series(con, start, as_of, multi),
+        "tests": _window_tests(con, as_of, days),
+    }
+
+
+# The KPI window tables in build order: each reads only raw data and the ones before it.
+TEST_TABLES: tuple[str, ...] = (
+    "test_flaky_units",
+    "test_stats",
+    "flaky_tests",
+    "slow_tests",
+    "module_stats",
+)
+_COMMENT = re.compile(r"--[^\n]*")
+
+
+def window_test_sql(table: str) -> str:
+    """The SELECT of ``kpi.<table>`` that reads no KPI table: one query, for any window.
+
+    The report's connection is read-only, so the window tables cannot be built into the
+    store; instead every ``kpi.<window table>`` a file reads becomes a CTE holding that
+    table's own SQL file, which keeps one set of rules. Parameters: ``$as_of``,
+    ``$window_days``.
+    """
+    from assets.kpi import load_sql  # the Dagster definitions load only when needed
+
+    if table not in TEST_TABLES:
+        raise KeyError(f"not a test window table: {table!r}")
+    ctes: dict[str, str] = {}
+
+    def inline(name: str) -> str:
+        sql = _COMMENT.sub("", load_sql(name)).strip()
+        for dep in TEST_TABLES:
+            ref = re.compile(rf"\bkpi\.{dep}\b")
+            if dep != name and ref.search(sql):
+                if dep not in ctes:
+                    ctes[dep] = inline(dep)
+                sql = ref.sub(f"window_{dep}", sql)
+        return sql
+
+    body = inline(table)
+    if not ctes:
+        return body
+    defs = ",\n".join(f"window_{dep} AS (\n{sql}\n)" for dep, sql in ctes.items())
+    if body[:4].upper() == "WITH" and body[4].isspace():
+        return f"WITH {defs},\n{body[5:]}"
+    return f"WITH {defs}\n{body}"
+
+
+def window_test_tables(
+    con: duckdb.DuckDBPyConnection, as_of: date, days: int
+) -> dict[str, list[dict[str, Any]]]:
+    """Every test window table for the ``days`` days ending ``as_of``, as rows.
+
+    For ``days`` = 7 these are the rows of the ``kpi.*`` tables built for ``as_of``.
+    """
+    return {
+        table: _rows(con, window_test_sql(table), {"as_of": as_of, "window_days": days})
+        for table in TEST_TABLES
+    }
+
+
+def _window_tests(con: duckdb.DuckDBPyConnection, as_of: date, days: int) -> dict[str, Any]:
+    """The test tables of one window, computed from raw.test_results like kpi.* is."""
+    t = window_test_tables(con, as_of, days)
+    stats = t["test_stats"]
+    start = (as_of - timedelta(days=days - 1)).isoformat()
+    slow_cols = (
+        "repo test_id module executions median_duration_s p95_duration_s consistently_slow "
+        "executions_over_1s window_start as_of"
+    ).split()
+    flaky_cols = (
+        "repo test_id flaky_units last_seen_sha last_seen_at head_shas run_ids window_start as_of"
+    ).split()
+    module_cols = (
+        "repo module tests executions total_duration_s mean_duration_s failures failure_rate "
+        "window_start as_of"
+    ).split()
+    reg_cols = "repo test_id module median_duration_s prev_median_duration_s".split()
+    regressions = [
+        {
+            **{c: r[c] for c in reg_cols},
+            "ratio": r["median_duration_s"] / r["prev_median_duration_s"],
+            "window_start": r["window_start"],
+            "as_of": r["as_of"],
+        }
+        for r in stats
+        if r["duration_regression"]
+    ]
+
+    def nulls_last(value: float | None) -> tuple[bool, float]:
+        return (value is None, -(value or 0.0))
+
+    return {
+        "tests": len(stats),
+        "executions": sum(r["executions"] for r in stats),
+        "window_start": start if stats else None,
+        "as_of": as_of.isoformat() if stats else None,
+        "slow": sorted(
+            ({c: r[c] for c in slow_cols} for r in t["slow_tests"]),
+            key=lambda r: (
+                not r["consistently_slow"],
+                *nulls_last(r["median_duration_s"]),
+                r["repo"] or "",
+                r["test_id"],
+            ),
+        ),
+        "flaky": [{c: r[c] for c in flaky_cols} for r in t["flaky_tests"]],
+        "modules": sorted(
+            ({c: r[c] for c in module_cols} for r in t["module_stats"]),
+            key=lambda r: (-r["total_duration_s"], r["repo"] or "", r["module"] or ""),
+        ),
+        "regressions": sorted(
+            regressions, key=lambda r: (-r["ratio"], r["repo"] or "", r["test_id"])
+        ),
     }
 
 

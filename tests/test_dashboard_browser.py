@@ -25,6 +25,7 @@ from tests.test_reports_data import (
     expected_mean_duration,
     expected_pr_validation,
     expected_rolling_success,
+    expected_test_tables,
     expected_volume,
     insert_store,
     run_specs,
@@ -132,6 +133,12 @@ def check_window(page: Page, runs: list[Run], days: int) -> None:
     for chart in ("success", "duration-mean", "duration-p95", "volume", "compute", "prwait"):
         assert visible_chart(page, chart, days).is_visible(), chart
         assert visible_chart(page, chart, days).get_attribute("data-kind") != "empty", chart
+    # the test tables of the shown window, as worked out from the test rows
+    tests = expected_test_tables(days)
+    for table, key in (("slow", "slow"), ("flaky", "flaky"), ("test-regressions", "regressions")):
+        cells = page.locator(f'section.w-{days} table[data-table="{table}"] tbody th')
+        assert cells.count() == 0 or cells.first.is_visible(), table
+        assert sorted(cells.all_inner_texts()) == sorted(tests[key]), table
 
 
 def test_dashboard_in_chromium(browser_page, dashboard) -> None:
@@ -154,8 +161,8 @@ def test_dashboard_in_chromium(browser_page, dashboard) -> None:
     # hostile names are text, nothing ran, nothing was fetched, nothing complained
     row_names = page.locator("section.w-90 table.sortable tbody th").all_inner_texts()
     assert set(row_names) == set(WORKFLOWS)
-    assert XSS_IMG in page.locator("section.tests").inner_text()
-    assert XSS_SCRIPT in page.locator("section.tests").inner_text()
+    assert XSS_IMG in page.locator("section.w-90 section.tests").inner_text()
+    assert XSS_SCRIPT in page.locator("section.w-90 section.tests").inner_text()
     assert page.locator("img").count() == 0
     assert page.locator("script").count() == 2
     assert events["dialogs"] == []

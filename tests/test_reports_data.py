@@ -4,6 +4,7 @@ specs below, independently of the KPI SQL and of the renderers."""
 import json
 import math
 import re
+import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ from rich.console import Console
 from assets.kpi import build_all
 from pipelines import store
 from reports.cli import report_main
-from reports.data import load_report
+from reports.data import TEST_TABLES, load_report, window_test_sql
 from reports.files import write_reports
 from reports.html import render_html, script_json
 from reports.json_report import SCHEMA_VERSION, render_json
@@ -67,6 +68,88 @@ def run_specs() -> list[Run]:
     return runs
 
 
+@dataclass(frozen=True)
+class ResultRow:
+    day: date
+    src: str
+    seq: int
+    test_id: str
+    outcome: str
+    duration_s: float
+    sha: str = "abc123"
+    module: str = XSS_IMG
+
+
+SLOW_30 = "pkg/test_old.py::test_slow_last_month"
+FLAKY_30 = "pkg/test_old.py::test_flaky_last_month"
+REGRESSED_30 = "pkg/test_old.py::test_got_slower"
+
+
+def result_rows() -> list[ResultRow]:
+    """Test results: some only in the last 7 days, some only further back."""
+    rows = []
+    # in the 7-day window: a slow test and a flaky one (pass and fail on one commit), both
+    # with hostile names
+    for n in range(6):
+        rows.append(ResultRow(AS_OF - timedelta(days=n % 3), f"f{n}", n, XSS_SCRIPT, "passed", 2.5))
+    rows.append(ResultRow(AS_OF, "g1", 0, XSS_IMG, "passed", 0.1))
+    rows.append(ResultRow(AS_OF, "g2", 0, XSS_IMG, "failed", 0.1))
+    # 10-14 days back: consistently slow, and flaky on another commit; outside the last 7
+    for n in range(5):
+        rows.append(
+            ResultRow(
+                AS_OF - timedelta(days=10 + n),
+                f"s{n}",
+                0,
+                SLOW_30,
+                "passed",
+                1.5 + n / 10,
+                "def456",
+                "pkg.slow",
+            )
+        )
+    for n, outcome in enumerate(("passed", "failed")):
+        rows.append(
+            ResultRow(
+                AS_OF - timedelta(days=12),
+                f"k{n}",
+                0,
+                FLAKY_30,
+                outcome,
+                0.05,
+                "def456",
+                "pkg.flaky",
+            )
+        )
+    # 0.2 s 38-40 days back (the 30 days before the 30-day window), 0.5 s 18-20 days back
+    for n in range(3):
+        rows.append(
+            ResultRow(
+                AS_OF - timedelta(days=38 + n),
+                f"r{n}",
+                0,
+                REGRESSED_30,
+                "passed",
+                0.2,
+                "def456",
+                "pkg.reg",
+            )
+        )
+        rows.append(
+            ResultRow(
+                AS_OF - timedelta(days=18 + n),
+                f"q{n}",
+                0,
+                REGRESSED_30,
+                "passed",
+                0.5,
+                "def456",
+                "pkg.reg",
+            )
+        )
+    return rows
+
+
 def insert_store(db: Path, runs: list[Run]) -> None:
     with store.connect(db) as con:
         for r in runs:
@@ -107,19 +190,25 @@ def insert_store(db: Path, runs: list[Run]) -> None:
                     started + timedelta(seconds=r.job_s),
                 ],
             )
-        # tests in the 7-day window: a flaky one (pass and fail on one commit), a slow one,
-        # both with hostile names
-        rows = []
-        for n in range(6):
-            rows.append((AS_OF - timedelta(days=n % 3), f"f{n}", n, XSS_SCRIPT, "passed", 2.5))
-        rows.append((AS_OF, "g1", 0, XSS_IMG, "passed", 0.1))
-        rows.append((AS_OF, "g2", 0, XSS_IMG, "failed", 0.1))
-        for day, src, seq, test_id, outcome, dur in rows:
+        for r in result_rows():
             con.execute(
                 "INSERT INTO raw.test_results (day, source, source_kind, content_hash, seq, repo, "
                 "head_sha, branch, workflow, test_id, module, outcome, duration_s) VALUES "
-                "(?, ?, 'junit', ?, ?, ?, 'abc123', ?, ?, ?, ?, ?, ?)",
-                [day, src, src, seq, REPO, XSS_IMG, XSS_SCRIPT, test_id, XSS_IMG, outcome, dur],
+                "(?, ?, 'junit', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    r.day,
+                    r.src,
+                    r.src,
+                    r.seq,
+                    REPO,
+                    r.sha,
+                    XSS_IMG,
+                    XSS_SCRIPT,
+                    r.test_id,
+                    r.module,
+                    r.outcome,
+                    r.duration_s,
+                ],
             )
         build_all(
             con,
@@ -198,6 +287,37 @@ def expected_compute_reduction(runs: list[Run], days: int) -> float:
     return 1 - window / base
 
 
+def expected_test_tables(days: int) -> dict[str, dict]:
+    """The test tables of the window, worked out from ``result_rows`` by the KPI rules."""
+    start = AS_OF - timedelta(days=days - 1)
+    prev_start = start - timedelta(days=days)
+    rows = [r for r in result_rows() if start <= r.day <= AS_OF]
+    prev = [r for r in result_rows() if prev_start <= r.day < start]
+    slow, regressions, flaky, modules = {}, {}, {}, {}
+    for test_id in {r.test_id for r in rows}:
+        ds = [r.duration_s for r in rows if r.test_id == test_id]
+        med = statistics.median(ds)
+        consistently = len(ds) >= 5 and sum(d > 1.0 for d in ds) >= 0.8 * len(ds)
+        if med > 1.0 or consistently:
+            slow[test_id] = (len(ds), med, consistently)
+        before = [r.duration_s for r in prev if r.test_id == test_id]
+        if len(ds) >= 3 and len(before) >= 3:
+            prev_med = statistics.median(before)
+            if med >= 0.1 and prev_med >= 0.1 and med > 1.5 * prev_med:
+                regressions[test_id] = med / prev_med
+        shas = sorted(
+            sha
+            for sha in {r.sha for r in rows if r.test_id == test_id}
+            if {r.outcome for r in rows if r.test_id == test_id and r.sha == sha}
+            >= {"passed", "failed"}
+        )
+        if shas:
+            flaky[test_id] = shas
+    for module in {r.module for r in rows}:
+        modules[module] = sum(r.module == module for r in rows)
+    return {"slow": slow, "regressions": regressions, "flaky": flaky, "modules": modules}
+
+
 def card(report: dict, days: int, kpi: str) -> dict:
     return next(c for c in report["windows"][str(days)]["kpis"] if c["kpi"] == kpi)
 
@@ -271,6 +391,50 @@ def test_tests_tables(report: dict) -> None:
     assert [t["test_id"] for t in tests["slow"]] == [XSS_SCRIPT]
     assert tests["slow"][0]["consistently_slow"] is True  # 6 executions, all 2.5 s
     assert {m["module"] for m in tests["modules"]} == {XSS_IMG}
+
+
+@pytest.mark.parametrize("days", [7, 30, 90])
+def test_tests_tables_follow_the_window(report: dict, days: int) -> None:
+    tests = report["windows"][str(days)]["tests"]
+    want = expected_test_tables(days)
+    assert {
+        t["test_id"]: (t["executions"], t["median_duration_s"], t["consistently_slow"])
+        for t in tests["slow"]
+    } == {k: (n, pytest.approx(m), c) for k, (n, m, c) in want["slow"].items()}
+    assert {t["test_id"]: t["head_shas"] for t in tests["flaky"]} == want["flaky"]
+    assert {m["module"]: m["executions"] for m in tests["modules"]} == want["modules"]
+    assert {t["test_id"]: t["ratio"] for t in tests["regressions"]} == pytest.approx(
+        want["regressions"]
+    )
+    assert tests["window_start"] == (AS_OF - timedelta(days=days - 1)).isoformat()
+    assert tests["tests"] == len(
+        {r.test_id for r in result_rows() if r.day >= AS_OF - timedelta(days=days - 1)}
+    )
+
+
+def test_thirty_days_show_tests_the_last_seven_do_not(report: dict) -> None:
+    # worked out by hand: the older tests sit 10-40 days back
+    seven, thirty = report["windows"]["7"]["tests"], report["windows"]["30"]["tests"]
+    assert SLOW_30 not in {t["test_id"] for t in seven["slow"]}
+    assert SLOW_30 in {t["test_id"] for t in thirty["slow"]}
+    assert {t["test_id"] for t in thirty["flaky"]} == {XSS_IMG, FLAKY_30}
+    assert [(t["test_id"], t["ratio"]) for t in thirty["regressions"]] == [
+        (REGRESSED_30, pytest.approx(0.5 / 0.2))
+    ]
+    assert seven["regressions"] == []
+    assert report["windows"]["90"]["tests"]["regressions"] == []  # nothing 91-180 days back
+
+
+def test_seven_day_test_tables_equal_kpi_tables(db: Path) -> None:
+    with store.connect(db, read_only=True) as con:
+        for table in TEST_TABLES:
+            kpi = con.execute(f"SELECT * FROM kpi.{table}")
+            kpi_cols = [d[0] for d in kpi.description]
+            kpi_rows = kpi.fetchall()
+            ours = con.execute(window_test_sql(table), {"as_of": AS_OF, "window_days": 7})
+            assert [d[0] for d in ours.description] == kpi_cols, table
+            assert ours.fetchall() == kpi_rows, table
+            assert kpi_rows, table  # the comparison is not between two empty tables
 
 
 def test_empty_store_renders_no_data(tmp_path: Path) -> None:

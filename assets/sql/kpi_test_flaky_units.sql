@@ -1,12 +1,12 @@
--- kpi.test_flaky_units: over the window ($as_of - 6 .. $as_of), one row per unit
+-- kpi.test_flaky_units: over the window ($as_of - ($window_days - 1) .. $as_of), one row per unit
 -- (repo, test id, known head_sha). A unit is flaky when it has both a passed and a
 -- failed/error row, or a rerun followed by a passed row in one execution (one report file).
 -- run_ids are the runs whose rows make up the unit: the evidence for a flaky one.
--- Parameters: $as_of (the window's last day).
+-- Parameters: $as_of (the window's last day), $window_days (its length; 7 for kpi.*).
 WITH rows_ AS (
     SELECT *
     FROM raw.test_results
-    WHERE day BETWEEN $as_of::DATE - 6 AND $as_of::DATE AND head_sha IS NOT NULL
+    WHERE day BETWEEN $as_of::DATE - ($window_days - 1) AND $as_of::DATE AND head_sha IS NOT NULL
 ),
 rerun_then_pass AS (
     SELECT DISTINCT r.repo, r.test_id, r.head_sha
@@ -34,7 +34,7 @@ units AS (
 SELECT
     u.*,
     (u.passed > 0 AND u.failed > 0) OR rp.test_id IS NOT NULL AS flaky,
-    $as_of::DATE - 6 AS window_start,
+    $as_of::DATE - ($window_days - 1) AS window_start,
     $as_of::DATE AS as_of
 FROM units u
 LEFT JOIN rerun_then_pass rp

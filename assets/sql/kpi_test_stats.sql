@@ -1,7 +1,7 @@
--- kpi.test_stats: per test (repo, test id) over the window ($as_of - 6 .. $as_of): executions
--- (every stored row), outcomes, median / p95 duration, slow, consistently slow, flaky and
--- duration regression versus the 7 days before the window.
--- Parameters: $as_of (the window's last day).
+-- kpi.test_stats: per test (repo, test id) over the window ($as_of - ($window_days - 1) ..
+-- $as_of): executions (every stored row), outcomes, median / p95 duration, slow, consistently
+-- slow, flaky and duration regression versus the $window_days days before the window.
+-- Parameters: $as_of (the window's last day), $window_days (its length; 7 for kpi.*).
 WITH cur AS (
     SELECT
         repo,
@@ -19,7 +19,7 @@ WITH cur AS (
         quantile_cont(duration_s, 0.95) AS p95_duration_s,
         avg(duration_s) AS mean_duration_s
     FROM raw.test_results
-    WHERE day BETWEEN $as_of::DATE - 6 AND $as_of::DATE
+    WHERE day BETWEEN $as_of::DATE - ($window_days - 1) AND $as_of::DATE
     GROUP BY repo, test_id
 ),
 prev AS (
@@ -29,7 +29,7 @@ prev AS (
         count(duration_s) AS prev_timed_executions,
         quantile_cont(duration_s, 0.5) AS prev_median_duration_s
     FROM raw.test_results
-    WHERE day BETWEEN $as_of::DATE - 13 AND $as_of::DATE - 7
+    WHERE day BETWEEN $as_of::DATE - (2 * $window_days - 1) AND $as_of::DATE - $window_days
     GROUP BY repo, test_id
 ),
 flaky AS (
@@ -52,7 +52,7 @@ SELECT
         AND c.median_duration_s > 1.5 * p.prev_median_duration_s,
         false
     ) AS duration_regression,
-    $as_of::DATE - 6 AS window_start,
+    $as_of::DATE - ($window_days - 1) AS window_start,
     $as_of::DATE AS as_of
 FROM cur c
 LEFT JOIN prev p ON p.repo IS NOT DISTINCT FROM c.repo AND p.test_id = c.test_id
