@@ -34,7 +34,7 @@ from pipelines.github.load import (
 from pipelines.github.rows import JOB_COLUMNS, RUN_COLUMNS
 from pipelines.partitions import RAW_FRESHNESS_POLICY, daily_partitions
 from pipelines.resources import DuckDBStore, GitHubAPI
-from pipelines.store import LOAD_MEMORY_LIMIT
+from pipelines.store import LOAD_MEMORY_LIMIT, markdown_table
 
 RUNS_KEY = AssetKey("github_workflow_runs")
 JOBS_KEY = AssetKey("github_workflow_jobs")
@@ -57,14 +57,6 @@ def partition_days(context: AssetExecutionContext) -> tuple[date, date]:
     """First and last UTC day of the partition (range) being materialized."""
     window = context.partition_time_window
     return window.start.date(), (window.end - timedelta(days=1)).date()
-
-
-def _preview(con, sql: str, params: list) -> str:
-    rows = con.execute(sql, params).fetchall()
-    cols = [d[0] for d in con.description]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 @asset(
@@ -106,7 +98,7 @@ def github_workflow_runs(
                     [repos, start, end],
                 ).fetchall()
             )
-            preview = _preview(
+            preview = markdown_table(
                 con,
                 "SELECT repo, workflow_name, count(DISTINCT run_id) AS runs, count(*) AS attempts, "
                 "count(*) FILTER (WHERE conclusion = 'success') AS successes "
@@ -162,7 +154,7 @@ def github_workflow_jobs(
                 "AND run_created_at >= ?::TIMESTAMP AND run_created_at < ?::TIMESTAMP",
                 [repos, start, end],
             ).fetchone()[0]
-            preview = _preview(
+            preview = markdown_table(
                 con,
                 "SELECT repo, workflow_name, name, count(*) AS jobs, "
                 "count(*) FILTER (WHERE conclusion = 'failure') AS failures "

@@ -197,23 +197,13 @@ def configured_params() -> dict[str, Any]:
     }
 
 
-def _bind(sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
+def bind_params(sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """Only the parameters ``sql`` names: DuckDB rejects unused ones."""
     names = set(_PARAM.findall(sql))
     missing = names - params.keys()
     if missing:
         raise KeyError(f"SQL parameters without a value: {sorted(missing)}")
     return {k: v for k, v in params.items() if k in names}
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = 'kpi' AND table_name = ?",
-            [table],
-        ).fetchone()[0]
-    )
 
 
 def build_days(
@@ -231,12 +221,12 @@ def build_days(
     if not TABLES_BY_NAME[table].per_day:
         raise ValueError(f"kpi.{table} is a window table: use build_window")
     sql = load_sql(table)
-    bound = _bind(
+    bound = bind_params(
         sql, {**configured_params(), **(params or {}), "start_day": start_day, "end_day": end_day}
     )
     con.execute("CREATE SCHEMA IF NOT EXISTS kpi")
     with store.transaction(con):
-        if not _table_exists(con, table):
+        if not store.table_exists(con, "kpi", table):
             con.execute(f"CREATE TABLE kpi.{table} AS SELECT * FROM ({sql}) LIMIT 0", bound)
         con.execute(f"DELETE FROM kpi.{table} WHERE day BETWEEN ? AND ?", [start_day, end_day])
         written = con.execute(f"INSERT INTO kpi.{table} BY NAME SELECT * FROM ({sql})", bound)
@@ -256,7 +246,7 @@ def build_window(
     if TABLES_BY_NAME[table].per_day:
         raise ValueError(f"kpi.{table} is a per-day table: use build_days")
     sql = load_sql(table)
-    bound = _bind(
+    bound = bind_params(
         sql,
         {"window_days": WINDOW_DAYS, **configured_params(), **(params or {}), "as_of": as_of},
     )
@@ -296,24 +286,6 @@ def last_complete_day(now: datetime | None = None) -> date:
     return ((now or datetime.now(UTC)) - timedelta(days=1)).date()
 
 
-def markdown_preview(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> str:
-    """A Markdown table of the rows ``sql`` returns (for materialization metadata)."""
-    cur = con.execute(sql, list(params))
-    rows = cur.fetchall()
-    cols = [d[0] for d in cur.description]
-
-    def cell(v: object) -> str:
-        if v is None:
-            return ""
-        if isinstance(v, float):
-            return f"{v:.4g}"
-        return str(v).replace("|", "\\|")
-
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 class WindowConfig(Config):
     """Window end for the window tables: ``YYYY-MM-DD``, empty for the last complete day."""
 
@@ -325,7 +297,7 @@ def _day_metadata(
 ) -> dict[str, Any]:
     total = con.execute(f"SELECT count(*) FROM kpi.{table}").fetchone()[0]
     days = (last - first).days + 1
-    preview = markdown_preview(
+    preview = store.markdown_table(
         con,
         f"SELECT * FROM kpi.{table} WHERE day BETWEEN ? AND ? LIMIT {PREVIEW_ROWS}",
         [first, last],
@@ -376,7 +348,9 @@ def _make_asset(spec: KpiTable) -> AssetsDefinition:
         as_of = date.fromisoformat(config.as_of) if config.as_of else last_complete_day()
         with duckdb.connect() as con:
             written = build_window(con, spec.name, as_of)
-            preview = markdown_preview(con, f"SELECT * FROM kpi.{spec.name} LIMIT {PREVIEW_ROWS}")
+            preview = store.markdown_table(
+                con, f"SELECT * FROM kpi.{spec.name} LIMIT {PREVIEW_ROWS}"
+            )
         context.log.info(f"kpi.{spec.name}: {written} rows as of {as_of}")
         return MaterializeResult(
             metadata={

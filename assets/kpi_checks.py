@@ -22,8 +22,9 @@ from dagster import (
     asset_check,
 )
 
-from assets.kpi import JOBS, RUNS, TESTS, kpi_key, markdown_preview
+from assets.kpi import JOBS, RUNS, TESTS, kpi_key
 from pipelines.resources import DuckDBStore
+from pipelines.store import markdown_table
 
 KNOWN_CONCLUSIONS = (
     "success",
@@ -144,15 +145,13 @@ def evaluate_target(duckdb: DuckDBStore, target: Target) -> AssetCheckResult:
             [target.kpi, day],
         ).fetchall()
         window_start: date = day - timedelta(days=6)
-        per_repo = markdown_preview(
+        per_repo = markdown_table(
             con,
             "SELECT repo, value, target, comparator, baseline_value, window_value, status "
             "FROM kpi.targets WHERE kpi = ? AND day = ? ORDER BY repo",
             [target.kpi, day],
         )
-        worst = markdown_preview(
-            con, target.worst_sql.format(limit=WORST_LIMIT), [window_start, day]
-        )
+        worst = markdown_table(con, target.worst_sql.format(limit=WORST_LIMIT), [window_start, day])
     breaches = [r for r in rows if r[6] == "breach"]
     repo, value, goal, comparator, baseline, _, status = rows[0]
     metadata = {
@@ -293,7 +292,7 @@ def evaluate_rule(duckdb: DuckDBStore, rule: QualityRule) -> AssetCheckResult:
         metadata: dict[str, object] = {"violations": int(violations), "rule": rule.description}
         if violations:
             metadata["sample"] = MetadataValue.md(
-                markdown_preview(con, f"SELECT * FROM ({rule.sql}) LIMIT {SAMPLE_ROWS}")
+                markdown_table(con, f"SELECT * FROM ({rule.sql}) LIMIT {SAMPLE_ROWS}")
             )
     return AssetCheckResult(
         passed=violations == 0,
@@ -357,7 +356,7 @@ def runs_volume_anomaly(duckdb: DuckDBStore) -> AssetCheckResult:
         metadata: dict[str, object] = {"anomalous_days": int(anomalies)}
         if anomalies:
             metadata["days"] = MetadataValue.md(
-                markdown_preview(con, f"SELECT * FROM ({VOLUME_SQL}) LIMIT {SAMPLE_ROWS}")
+                markdown_table(con, f"SELECT * FROM ({VOLUME_SQL}) LIMIT {SAMPLE_ROWS}")
             )
     return AssetCheckResult(
         passed=anomalies == 0, severity=AssetCheckSeverity.WARN, metadata=metadata

@@ -28,16 +28,12 @@ def summarize(db_path: str | Path) -> str:
             "/ nullif(count(*) FILTER (WHERE conclusion IN ('success','failure')), 0), 1) "
             "FROM raw.workflow_runs GROUP BY ALL ORDER BY ALL"
         ).fetchall()
-        has_targets = con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = 'kpi' AND table_name = 'targets'"
-        ).fetchone()[0]
         targets = (
             con.execute(
                 "SELECT repo, day, kpi, value, target, status FROM kpi.targets "
                 "WHERE day = (SELECT max(day) FROM kpi.targets) ORDER BY repo, kpi"
             ).fetchall()
-            if has_targets
+            if store.table_exists(con, "kpi", "targets")
             else []
         )
     lines = [

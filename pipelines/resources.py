@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import duckdb
-from dagster import ConfigurableResource, EnvVar
+from dagster import ConfigurableResource
 
 from pipelines import settings, store
 from pipelines.github.client import GitHubClient, ResponseCache
@@ -24,11 +24,6 @@ class DuckDBStore(ConfigurableResource):
         """A connection that is always closed; read-only where the caller only reads."""
         with store.connect(self.path, read_only=read_only, memory_limit=memory_limit) as con:
             yield con
-
-
-def env_or_default(setting: settings.Setting) -> str | EnvVar:
-    """``EnvVar(key)`` when the key is set, else the default, so unset keys keep defaults."""
-    return EnvVar(setting.key) if settings.get(setting) != setting.default else setting.default
 
 
 class GitHubAPI(ConfigurableResource):

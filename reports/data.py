@@ -21,9 +21,9 @@ from typing import Any
 import duckdb
 
 from pipelines import settings
+from pipelines.store import table_exists
 
 WINDOWS: tuple[int, ...] = (7, 30, 90)
-SUCCESS = "success"
 
 # kpi name -> (label, unit, comparator, target) as in kpi.targets; unit drives formatting.
 KPI_META: dict[str, tuple[str, str, str, float]] = {
@@ -35,12 +35,13 @@ KPI_META: dict[str, tuple[str, str, str, float]] = {
     "test_flakiness_rate": ("Test flakiness rate", "fraction", "<", 0.01),
 }
 # For these KPIs a lower value is better (drives the "better/worse" sense of a change).
-LOWER_IS_BETTER = {"pr_validation_avg_s", "full_suite_p95_s", "run_flakiness_rate"} | {
-    "test_flakiness_rate"
+LOWER_IS_BETTER = {
+    "pr_validation_avg_s",
+    "full_suite_p95_s",
+    "run_flakiness_rate",
+    "test_flakiness_rate",
 }
 
-PR_EVENTS = ("pull_request", "pull_request_target")
-FAILURE_CONCLUSIONS = ("failure", "timed_out", "startup_failure")
 
 # Final attempt of every run created in [$start, $end]: its workflow, outcome class and
 # duration (completed, not excluded), per the KPI contract.
@@ -66,16 +67,6 @@ FROM attempts
 WHERE run_created_at >= $start::DATE AND run_created_at < $end::DATE + 1
 QUALIFY row_number() OVER (PARTITION BY repo, run_id ORDER BY run_attempt DESC) = 1
 """
-
-
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = ? AND table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-    )
 
 
 def _rows(
@@ -106,7 +97,7 @@ def _ratio(num: float | None, den: float | None) -> float | None:
 def default_as_of(con: duckdb.DuckDBPyConnection) -> date:
     """The last day the KPI tables cover (else yesterday, UTC): the end of every window."""
     for table in ("targets", "workflow_daily"):
-        if _exists(con, "kpi", table):
+        if table_exists(con, "kpi", table):
             day = con.execute(f"SELECT max(day) FROM kpi.{table}").fetchone()[0]
             if day is not None:
                 return day
@@ -136,7 +127,7 @@ def _status(kpi: str, value: float | None, has_data: bool, needs_baseline: bool)
 
 def _baselines(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[tuple[str, str], float]:
     """Baseline values of the reduction KPIs, as kpi.targets recorded them."""
-    if not _exists(con, "kpi", "targets"):
+    if not table_exists(con, "kpi", "targets"):
         return {}
     rows = con.execute(
         "SELECT repo, kpi, arg_max(baseline_value, day) FROM kpi.targets "
@@ -163,7 +154,7 @@ def _window_measures(
             "WHERE day BETWEEN ? AND ? GROUP BY repo",
             span,
         )
-        if _exists(con, "kpi", "pr_validation_daily")
+        if table_exists(con, "kpi", "pr_validation_daily")
         else {}
     )
     dw = (
@@ -172,7 +163,7 @@ def _window_measures(
             "WHERE day BETWEEN ? AND ? GROUP BY repo",
             span,
         )
-        if _exists(con, "kpi", "developer_wait")
+        if table_exists(con, "kpi", "developer_wait")
         else {}
     )
     cm = (
@@ -181,7 +172,7 @@ def _window_measures(
             "WHERE day BETWEEN ? AND ? GROUP BY repo",
             span,
         )
-        if _exists(con, "kpi", "workflow_daily")
+        if table_exists(con, "kpi", "workflow_daily")
         else {}
     )
     rf = (
@@ -190,7 +181,7 @@ def _window_measures(
             "WHERE day BETWEEN ? AND ? GROUP BY repo",
             span,
         )
-        if _exists(con, "kpi", "run_flakiness")
+        if table_exists(con, "kpi", "run_flakiness")
         else {}
     )
     fs_sql = (
@@ -227,7 +218,7 @@ def _window_measures(
             """,
             span + span,
         )
-        if _exists(con, "kpi", "test_units_daily")
+        if table_exists(con, "kpi", "test_units_daily")
         else {}
     )
     for repo in repos:
@@ -303,7 +294,7 @@ def _workflows(
     con: duckdb.DuckDBPyConnection, start: date, end: date, multi_repo: bool
 ) -> list[dict[str, Any]]:
     """The workflow performance table: exact window aggregates, p95 from final attempts."""
-    if not _exists(con, "kpi", "workflow_daily"):
+    if not table_exists(con, "kpi", "workflow_daily"):
         return []
     days = (end - start).days + 1
     prev_start = start - timedelta(days=days)
@@ -370,7 +361,7 @@ def _per_workflow_series(
     multi_repo: bool,
 ) -> list[dict[str, Any]]:
     """One list of values per (repo, workflow), aligned on ``days`` (None where no row)."""
-    if not _exists(con, "kpi", table):
+    if not table_exists(con, "kpi", table):
         return []
     index = {d: i for i, d in enumerate(days)}
     series: dict[tuple[str, str], list[float | None]] = {}
@@ -421,7 +412,7 @@ def _series(
             days,
             0,
         )
-        if _exists(con, "kpi", "workflow_event_daily")
+        if table_exists(con, "kpi", "workflow_event_daily")
         else []
     )
     out["compute_minutes"] = (
@@ -432,11 +423,11 @@ def _series(
             days,
             0,
         )
-        if _exists(con, "kpi", "workflow_daily")
+        if table_exists(con, "kpi", "workflow_daily")
         else []
     )
     pr: list[dict[str, Any]] = []
-    if _exists(con, "kpi", "pr_validation_daily"):
+    if table_exists(con, "kpi", "pr_validation_daily"):
         for s in _per_key_series(
             con,
             "SELECT repo, day, duration_mean_s FROM kpi.pr_validation_daily "
@@ -445,7 +436,7 @@ def _series(
             None,
         ):
             pr.append({**s, "label": f"PR validation · {s['label']}", "kind": "pr_validation"})
-    if _exists(con, "kpi", "developer_wait"):
+    if table_exists(con, "kpi", "developer_wait"):
         for s in _per_key_series(
             con,
             "SELECT repo, day, wait_mean_s FROM kpi.developer_wait "
@@ -462,7 +453,7 @@ def _kpi_history(
     con: duckdb.DuckDBPyConnection, start: date, end: date
 ) -> dict[tuple[str, str], list[float | None]]:
     """Daily kpi.targets values (each over its own 7 days) across the window: card trends."""
-    if not _exists(con, "kpi", "targets"):
+    if not table_exists(con, "kpi", "targets"):
         return {}
     days = _days(start, end)
     index = {d: i for i, d in enumerate(days)}
@@ -511,50 +502,33 @@ TEST_TABLES: tuple[str, ...] = (
 _COMMENT = re.compile(r"--[^\n]*")
 
 
-def window_test_sql(table: str) -> str:
-    """The SELECT of ``kpi.<table>`` that reads no KPI table: one query, for any window.
-
-    The report's connection is read-only, so the window tables cannot be built into the
-    store; instead every ``kpi.<window table>`` a file reads becomes a CTE holding that
-    table's own SQL file, which keeps one set of rules. Parameters: ``$as_of``,
-    ``$window_days``.
-    """
-    from assets.kpi import load_sql  # the Dagster definitions load only when needed
-
-    if table not in TEST_TABLES:
-        raise KeyError(f"not a test window table: {table!r}")
-    ctes: dict[str, str] = {}
-
-    def inline(name: str) -> str:
-        sql = _COMMENT.sub("", load_sql(name)).strip()
-        for dep in TEST_TABLES:
-            ref = re.compile(rf"\bkpi\.{dep}\b")
-            if dep != name and ref.search(sql):
-                if dep not in ctes:
-                    ctes[dep] = inline(dep)
-                sql = ref.sub(f"window_{dep}", sql)
-        return sql
-
-    body = inline(table)
-    if not ctes:
-        return body
-    defs = ",\n".join(f"window_{dep} AS (\n{sql}\n)" for dep, sql in ctes.items())
-    if body[:4].upper() == "WITH" and body[4].isspace():
-        return f"WITH {defs},\n{body[5:]}"
-    return f"WITH {defs}\n{body}"
-
-
 def window_test_tables(
     con: duckdb.DuckDBPyConnection, as_of: date, days: int
 ) -> dict[str, list[dict[str, Any]]]:
     """Every test window table for the ``days`` days ending ``as_of``, as rows.
 
-    For ``days`` = 7 these are the rows of the ``kpi.*`` tables built for ``as_of``.
+    Each table's own SQL file runs once, in build order, into a temporary table
+    (allowed on the report's read-only connection), with the ``kpi.*`` tables it
+    reads pointed at the temporary ones built before it: one set of rules, and
+    for ``days`` = 7 exactly the rows of the ``kpi.*`` tables built for ``as_of``.
     """
-    return {
-        table: _rows(con, window_test_sql(table), {"as_of": as_of, "window_days": days})
-        for table in TEST_TABLES
-    }
+    from assets.kpi import bind_params, load_sql  # the Dagster definitions load only when needed
+
+    params = {"as_of": as_of, "window_days": days}
+    tables: dict[str, list[dict[str, Any]]] = {}
+    try:
+        for i, table in enumerate(TEST_TABLES):
+            sql = _COMMENT.sub("", load_sql(table))
+            for dep in TEST_TABLES[:i]:
+                sql = re.sub(rf"\bkpi\.{dep}\b", f"window_{dep}", sql)
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE window_{table} AS {sql}", bind_params(sql, params)
+            )
+            tables[table] = _rows(con, f"SELECT * FROM window_{table}")
+    finally:
+        for table in TEST_TABLES:
+            con.execute(f"DROP TABLE IF EXISTS temp.window_{table}")
+    return tables
 
 
 def _window_tests(con: duckdb.DuckDBPyConnection, as_of: date, days: int) -> dict[str, Any]:
@@ -614,7 +588,7 @@ def _window_tests(con: duckdb.DuckDBPyConnection, as_of: date, days: int) -> dic
 
 
 def _window_table(con: duckdb.DuckDBPyConnection, table: str, sql: str) -> list[dict[str, Any]]:
-    return _rows(con, sql) if _exists(con, "kpi", table) else []
+    return _rows(con, sql) if table_exists(con, "kpi", table) else []
 
 
 def _tests(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
@@ -652,7 +626,7 @@ def _tests(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             "SELECT count(*) AS tests, coalesce(sum(executions), 0) AS executions, "
             "min(window_start) AS window_start, max(as_of) AS as_of FROM kpi.test_stats",
         )[0]
-        if _exists(con, "kpi", "test_stats")
+        if table_exists(con, "kpi", "test_stats")
         else {"tests": 0, "executions": 0, "window_start": None, "as_of": None}
     )
     return {
@@ -679,7 +653,7 @@ def _freshness(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, Any]:
     )[0]
     kpi = {}
     for table in ("workflow_daily", "targets"):
-        if _exists(con, "kpi", table):
+        if table_exists(con, "kpi", table):
             kpi[table] = _rows(
                 con,
                 f"SELECT min(day) AS first_day, max(day) AS last_day, "

@@ -41,11 +41,6 @@ def test_dg_check_defs_accepts_the_project() -> None:
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-def test_workspace_file_loads_the_code_location() -> None:
-    text = (ROOT / "workspace.yaml").read_text()
-    assert "module_name: pipelines.definitions" in text and "location_name: ci_metrics" in text
-
-
 def test_daily_schedule_rereads_the_lookback_days(monkeypatch) -> None:
     monkeypatch.setenv("CI_METRICS_LOOKBACK_DAYS", "3")
     tick = datetime(2025, 3, 1, 2, 30, tzinfo=UTC)  # crosses a month boundary

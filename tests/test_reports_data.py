@@ -15,7 +15,7 @@ from rich.console import Console
 from assets.kpi import build_all
 from pipelines import store
 from reports.cli import report_main
-from reports.data import TEST_TABLES, load_report, window_test_sql
+from reports.data import TEST_TABLES, load_report, window_test_tables
 from reports.files import write_reports
 from reports.html import render_html, script_json
 from reports.json_report import SCHEMA_VERSION, render_json
@@ -427,14 +427,32 @@ def test_thirty_days_show_tests_the_last_seven_do_not(report: dict) -> None:
 
 def test_seven_day_test_tables_equal_kpi_tables(db: Path) -> None:
     with store.connect(db, read_only=True) as con:
+        ours = window_test_tables(con, AS_OF, 7)
         for table in TEST_TABLES:
             kpi = con.execute(f"SELECT * FROM kpi.{table}")
             kpi_cols = [d[0] for d in kpi.description]
-            kpi_rows = kpi.fetchall()
-            ours = con.execute(window_test_sql(table), {"as_of": AS_OF, "window_days": 7})
-            assert [d[0] for d in ours.description] == kpi_cols, table
-            assert ours.fetchall() == kpi_rows, table
+            kpi_rows = [dict(zip(kpi_cols, row, strict=True)) for row in kpi.fetchall()]
             assert kpi_rows, table  # the comparison is not between two empty tables
+            assert [list(r) for r in ours[table]] == [kpi_cols] * len(kpi_rows), table
+            assert ours[table] == [_json_ready(r) for r in kpi_rows], table
+
+
+def _json_ready(row: dict) -> dict:
+    """What the report's rows hold: dates as ISO text, Decimals as floats."""
+    from decimal import Decimal
+
+    def plain(v: object) -> object:
+        if isinstance(v, datetime):
+            return v.isoformat(timespec="seconds")
+        if isinstance(v, date):
+            return v.isoformat()
+        if isinstance(v, Decimal):
+            return float(v)
+        if isinstance(v, list | tuple):
+            return [plain(x) for x in v]
+        return v
+
+    return {k: plain(v) for k, v in row.items()}
 
 
 def test_empty_store_renders_no_data(tmp_path: Path) -> None:

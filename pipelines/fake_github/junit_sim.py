@@ -63,11 +63,6 @@ class SimCase:
     def test_id(self) -> str:
         return f"{self.classname}::{self.name}"
 
-    @property
-    def source_file(self) -> str:
-        parts = [p for p in self.classname.split(".") if not p[:1].isupper()]
-        return "/".join(parts) + ".py"
-
 
 def _cases() -> tuple[SimCase, ...]:
     c = SimCase

@@ -186,7 +186,6 @@ class GitHubClient:
         self._sleep = sleep
         self._clock = clock
         self._rng = random.Random()
-        self.authenticated = bool(token)
         self._transport = transport
         headers = {
             "Accept": "application/vnd.github+json",
