@@ -29,7 +29,7 @@ from dagster import (
     asset,
 )
 
-from pipelines import settings, store
+from pipelines import settings, store, targets
 from pipelines.partitions import daily_partitions
 from pipelines.resources import DuckDBStore
 
@@ -194,6 +194,7 @@ def configured_params() -> dict[str, Any]:
         "full_suite_workflow": settings.get(settings.FULL_SUITE_WORKFLOW),
         "baseline_start": start,
         "baseline_end": end,
+        **targets.sql_params(),
     }
 
 

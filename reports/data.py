@@ -22,17 +22,18 @@ import duckdb
 
 from pipelines import settings
 from pipelines.store import table_exists
+from pipelines.targets import KPI_TARGETS
 
 WINDOWS: tuple[int, ...] = (7, 30, 90)
 
-# kpi name -> (label, unit, comparator, target) as in kpi.targets; unit drives formatting.
-KPI_META: dict[str, tuple[str, str, str, float]] = {
-    "pr_validation_avg_s": ("Average PR validation time", "s", "<", 120.0),
-    "developer_wait_reduction": ("Developer wait reduction", "fraction", ">=", 0.8),
-    "full_suite_p95_s": ("Full test suite p95", "s", "<", 600.0),
-    "compute_minutes_reduction": ("Compute minutes reduction", "fraction", ">=", 0.6),
-    "run_flakiness_rate": ("Run flakiness rate", "fraction", "<", 0.01),
-    "test_flakiness_rate": ("Test flakiness rate", "fraction", "<", 0.01),
+# kpi name -> (label, unit); unit drives formatting. Targets: pipelines/targets.py.
+KPI_META: dict[str, tuple[str, str]] = {
+    "pr_validation_avg_s": ("Average PR validation time", "s"),
+    "developer_wait_reduction": ("Developer wait reduction", "fraction"),
+    "full_suite_p95_s": ("Full test suite p95", "s"),
+    "compute_minutes_reduction": ("Compute minutes reduction", "fraction"),
+    "run_flakiness_rate": ("Run flakiness rate", "fraction"),
+    "test_flakiness_rate": ("Test flakiness rate", "fraction"),
 }
 # For these KPIs a lower value is better (drives the "better/worse" sense of a change).
 LOWER_IS_BETTER = {
@@ -114,7 +115,7 @@ def _series_label(repo: str, workflow: str | None, multi_repo: bool) -> str:
 
 
 def _status(kpi: str, value: float | None, has_data: bool, needs_baseline: bool) -> str:
-    _, _, comparator, target = KPI_META[kpi]
+    comparator, target = KPI_TARGETS[kpi]
     if needs_baseline and value is None and has_data:
         return "no_baseline"
     if not has_data:
@@ -259,7 +260,8 @@ def _kpis(
     baselines = _baselines(con, as_of)
     cards = []
     for repo in repos:
-        for kpi, (label, unit, comparator, target) in KPI_META.items():
+        for kpi, (label, unit) in KPI_META.items():
+            comparator, target = KPI_TARGETS[kpi]
             needs_baseline = kpi.endswith("_reduction")
 
             base = baselines.get((repo, kpi)) if needs_baseline else None

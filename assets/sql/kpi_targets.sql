@@ -2,7 +2,8 @@
 -- Reductions compare the window with the configured baseline (inclusive days); without a
 -- baseline they are null with status no_baseline.
 -- Parameters: $start_day, $end_day (inclusive UTC days), $full_suite_workflow,
--- $baseline_start, $baseline_end (DATE or NULL).
+-- $baseline_start, $baseline_end (DATE or NULL), and a target and comparator per KPI
+-- (pipelines/targets.py).
 WITH days AS (
     SELECT range::DATE AS day
     FROM range($start_day::DATE::TIMESTAMP, ($end_day::DATE + 1)::TIMESTAMP, INTERVAL 1 DAY)
@@ -146,22 +147,28 @@ tf AS (
 ),
 measures AS (
     SELECT repo, day, 'pr_validation_avg_s' AS kpi, value AS window_value,
-        NULL::DOUBLE AS baseline_value, 120.0::DOUBLE AS target, '<' AS comparator, false AS reduction
+        NULL::DOUBLE AS baseline_value, $target_pr_validation_avg_s::DOUBLE AS target,
+        $comparator_pr_validation_avg_s::VARCHAR AS comparator, false AS reduction
     FROM pr
     UNION ALL
-    SELECT d.repo, d.day, 'developer_wait_reduction', d.measure, b.baseline, 0.8, '>=', true
+    SELECT d.repo, d.day, 'developer_wait_reduction', d.measure, b.baseline,
+        $target_developer_wait_reduction, $comparator_developer_wait_reduction, true
     FROM dw d LEFT JOIN dw_base b USING (repo)
     UNION ALL
-    SELECT repo, day, 'full_suite_p95_s', value, NULL, 600.0, '<', false
+    SELECT repo, day, 'full_suite_p95_s', value, NULL,
+        $target_full_suite_p95_s, $comparator_full_suite_p95_s, false
     FROM fs
     UNION ALL
-    SELECT c.repo, c.day, 'compute_minutes_reduction', c.measure, b.baseline, 0.6, '>=', true
+    SELECT c.repo, c.day, 'compute_minutes_reduction', c.measure, b.baseline,
+        $target_compute_minutes_reduction, $comparator_compute_minutes_reduction, true
     FROM cm c LEFT JOIN cm_base b USING (repo)
     UNION ALL
-    SELECT repo, day, 'run_flakiness_rate', value, NULL, 0.01, '<', false
+    SELECT repo, day, 'run_flakiness_rate', value, NULL,
+        $target_run_flakiness_rate, $comparator_run_flakiness_rate, false
     FROM rf
     UNION ALL
-    SELECT repo, day, 'test_flakiness_rate', value, NULL, 0.01, '<', false
+    SELECT repo, day, 'test_flakiness_rate', value, NULL,
+        $target_test_flakiness_rate, $comparator_test_flakiness_rate, false
     FROM tf
 ),
 valued AS (
