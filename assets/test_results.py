@@ -112,7 +112,7 @@ def test_results(
                     con,
                     files,
                     context_overrides=lambda source, c=contexts: c[source.split("!", 1)[0]],
-                    dagster_run_id=context.run_id,
+                    dagster_run_id=context.run.run_id,
                 )
                 now = datetime.now().replace(microsecond=0)
                 for d in downloads:

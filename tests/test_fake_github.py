@@ -372,6 +372,29 @@ def test_fault_error_burst():
         assert srv.stats.snapshot()["faults"]["error_burst"] == 4
 
 
+@pytest.mark.parametrize(
+    ("faults", "burst"),
+    [
+        (Faults(error_every=1, error_burst=3), [502, 502, 502, 200]),
+        (Faults(drop_every=1), ["dropped", 200]),
+    ],
+    ids=["errors", "drops"],
+)
+def test_one_url_fails_at_most_a_burst_in_a_row(faults, burst):
+    # every request is due to fail, yet each URL's retries get through after the burst,
+    # however concurrent clients interleave their requests
+    with _fresh(faults) as srv:
+        base = f"{srv.url}/repos/acme/repo-0/actions"
+        codes = []
+        for url in (f"{base}/workflows", f"{base}/runs", f"{base}/workflows"):
+            for _ in burst:
+                try:
+                    codes.append(httpx.get(url).status_code)
+                except httpx.TransportError:
+                    codes.append("dropped")
+        assert codes == burst * 3
+
+
 def test_fault_slow_and_latency():
     with _fresh(Faults(slow_every=2, slow_s=0.3), latency_s=0.05) as srv:
         times = []

@@ -1,13 +1,16 @@
 """Failure modes the fake GitHub API can inject, chosen by request number.
 
 Faults key off the server's API request counter (1, 2, 3, …) rather than
-randomness, so a test that sends N requests sees exactly the same faults on
-every run. A value of 0 turns a mode off.
+randomness. A value of 0 turns a mode off. Concurrent clients interleave their
+requests, so a URL's retries could land on failing numbers again and again;
+:class:`FaultStreaks` caps how often one URL fails in a row, as a real outage
+ends, so a client with enough retries always gets through.
 """
 
 from __future__ import annotations
 
 import argparse
+import threading
 from dataclasses import dataclass
 
 
@@ -40,6 +43,24 @@ class Faults:
 
     def secondary_due(self, n: int) -> bool:
         return self.secondary_every > 0 and n % self.secondary_every == 0
+
+
+class FaultStreaks:
+    """Consecutive injected failures (errors or drops) per URL, capped."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._streaks: dict[str, int] = {}
+
+    def fail(self, url: str, due: bool, limit: int) -> bool:
+        """True when a fault is due and the URL has failed fewer than ``limit`` times in a row."""
+        with self._lock:
+            n = self._streaks.get(url, 0)
+            if due and n < limit:
+                self._streaks[url] = n + 1
+                return True
+            self._streaks.pop(url, None)
+            return False
 
 
 def add_fault_arguments(parser: argparse.ArgumentParser) -> None:

@@ -29,7 +29,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from pipelines.fake_github.faults import Faults, add_fault_arguments, faults_from_args
+from pipelines.fake_github.faults import (
+    Faults,
+    FaultStreaks,
+    add_fault_arguments,
+    faults_from_args,
+)
 from pipelines.fake_github.generator import (
     FakeArtifact,
     FakeConfig,
@@ -462,6 +467,7 @@ class FakeGitHubServer:
         self.latency_s = latency_s
         self.token = token
         self.stats = ServerStats()
+        self._streaks = FaultStreaks()
         self.api_prefix = api_prefix.rstrip("/")
         self.rate_limit = rate_limit
         self.anonymous_rate_limit = anonymous_rate_limit
@@ -526,18 +532,19 @@ class FakeGitHubServer:
         if faults.slow_due(seq):
             self.stats.count(fault="slow")
             time.sleep(faults.slow_s)
-        if faults.drop_due(seq):
-            self.stats.count(fault="drop_connection")
-            h.close_connection = True
-            try:
-                h.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            return
-        if faults.error_due(seq):
-            self.stats.count(fault="error_burst", status=faults.error_status)
-            msg = "Bad Gateway" if faults.error_status == 502 else "Service Unavailable"
-            _send(h, faults.error_status, json.dumps({"message": msg}).encode(), {})
+        drop, error = faults.drop_due(seq), faults.error_due(seq)
+        if self._streaks.fail(h.path, drop or error, max(1, faults.error_burst)):
+            if drop:
+                self.stats.count(fault="drop_connection")
+                h.close_connection = True
+                try:
+                    h.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            else:
+                self.stats.count(fault="error_burst", status=faults.error_status)
+                msg = "Bad Gateway" if faults.error_status == 502 else "Service Unavailable"
+                _send(h, faults.error_status, json.dumps({"message": msg}).encode(), {})
             return
         split = urlsplit(h.path)
         path = split.path
