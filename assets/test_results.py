@@ -21,6 +21,7 @@ from assets.github import JOBS_KEY, RUNS_KEY, partition_days, raw_asset
 from pipelines import settings
 from pipelines.partitions import day_bounds
 from pipelines.resources import DuckDBStore, GitHubAPI
+from pipelines.store import LOAD_MEMORY_LIMIT
 from pipelines.testresults.artifacts import (
     attempt_for,
     context_for,
@@ -107,7 +108,7 @@ def test_results(
                     d.ref, attempt_for(d.ref, attempts[key]), workflow[key]
                 )
             files = [(d.ref.source, d.data) for d in downloads if d.data is not None]
-            with duckdb.connect() as con:
+            with duckdb.connect(memory_limit=LOAD_MEMORY_LIMIT) as con:
                 part = ingest_files(
                     con,
                     files,

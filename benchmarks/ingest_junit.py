@@ -11,6 +11,8 @@ fresh child process so that generation does not count towards memory:
 Prints wall time, testcases per second and peak RSS of each.
 
     python benchmarks/ingest_junit.py [--testcases 1000000] [--memory-limit 256MB]
+
+The load runs under the DuckDB memory limit the product's ingestion uses.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from pipelines.store import LOAD_MEMORY_LIMIT
 
 
 def generate(path: Path, testcases: int) -> None:
@@ -74,9 +78,7 @@ def _child(mode: str, report: str, db: str, memory_limit: str) -> None:
         from pipelines.store import connect
         from pipelines.testresults.loader import ingest_files
 
-        with connect(db) as con:
-            if memory_limit:
-                con.execute(f"SET memory_limit = '{memory_limit}'")
+        with connect(db, memory_limit=memory_limit) as con:
             summary = ingest_files(con, [report], context_overrides={"repo": "bench/repo"})
             rows = summary.tests
             stored = con.execute("SELECT count(*) FROM raw.test_results").fetchall()[0][0]
@@ -98,7 +100,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--testcases", type=int, default=1_000_000)
     parser.add_argument(
-        "--memory-limit", default="", help="DuckDB memory_limit for the load, e.g. 256MB"
+        "--memory-limit",
+        default=LOAD_MEMORY_LIMIT,
+        help=f"DuckDB memory_limit for the load (default: the product's, {LOAD_MEMORY_LIMIT})",
     )
     parser.add_argument("--child", nargs=4, metavar=("MODE", "REPORT", "DB", "LIMIT"))
     args = parser.parse_args()

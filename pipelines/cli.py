@@ -50,7 +50,7 @@ def _ingest(args: argparse.Namespace) -> int:
         workflow=args.workflow,
     )
     files = list(report_files(args.paths))
-    with store.connect(settings.get(settings.DB)) as con:
+    with store.connect(settings.get(settings.DB), memory_limit=store.LOAD_MEMORY_LIMIT) as con:
         summary = ingest_files(con, files, context_overrides=overrides)
     for line in summary_lines(summary):
         print(line)

@@ -28,6 +28,7 @@ from dagster import (
 
 from pipelines import settings
 from pipelines.resources import DuckDBStore
+from pipelines.store import LOAD_MEMORY_LIMIT
 from pipelines.testresults.loader import IngestSummary, ingest_files
 
 REPORT_SUFFIXES = (".xml", ".zip", ".jsonl", ".json")
@@ -95,7 +96,7 @@ def ingest_test_files(
     context: OpExecutionContext, config: IngestFilesConfig, duckdb: DuckDBStore
 ) -> None:
     files = list(report_files(config.paths))
-    with duckdb.connect() as con:
+    with duckdb.connect(memory_limit=LOAD_MEMORY_LIMIT) as con:
         summary = ingest_files(con, files, dagster_run_id=context.run_id)
     for line in summary_lines(summary):
         (context.log.warning if line.startswith("quarantined") else context.log.info)(line)

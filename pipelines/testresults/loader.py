@@ -29,7 +29,7 @@ from pipelines.testresults.archive import ArchiveError, read_members
 from pipelines.testresults.junit import DEFAULT_MAX_BYTES, JUnitParseError, stream_junit
 from pipelines.testresults.rows import ROW_COLUMNS, RunContext, context_from_mapping
 
-BATCH_ROWS = 50_000
+BATCH_ROWS = 10_000
 _HASH_READ_BYTES = 1 << 20
 
 Source = str | Path | tuple[str, bytes]
