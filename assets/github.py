@@ -75,11 +75,9 @@ def github_workflow_runs(
     windows = pages = probes = fetched_attempts = 0
     with github.client(cache) as client, staged(RUN_COLUMNS) as stage:
         for repo in repos:
-            listing = list_runs(client, repo, first, last)
-            latest = listing.runs
-            stage.write(latest)
+            listing = list_runs(client, repo, first, last, stage.write)
             earlier = fetch_attempts(
-                client, missing_attempts(latest, stored), concurrency=github.concurrency
+                client, missing_attempts(listing.latest, stored), concurrency=github.concurrency
             )
             stage.write(earlier)
             windows += listing.windows

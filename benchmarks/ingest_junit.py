@@ -10,7 +10,7 @@ fresh child process so that generation does not count towards memory:
 
 Prints wall time, testcases per second and peak RSS of each.
 
-    python benchmarks/ingest_junit.py [--testcases 1000000] [--memory-limit 256MB]
+    python benchmarks/ingest_junit.py [--testcases 1000000] [--memory-limit 64MB]
 
 The load runs under the DuckDB memory limit the product's ingestion uses.
 """

@@ -40,12 +40,19 @@ def created_filter(start: datetime, end: datetime) -> str:
     return f"{start.strftime(fmt)}..{end.strftime(fmt)}"
 
 
+RunKey = tuple[str, int, int]  # (repo, run_id, run_attempt)
+
+
 @dataclass
 class Listing:
-    """The latest attempt of every run created in a range (as table rows: the full JSON
-    objects are dropped as soon as they are read), and what listing it cost."""
+    """What listing a range cost, and the key of every run's latest attempt.
 
-    runs: list[dict[str, Any]] = field(default_factory=list)
+    The rows themselves went to the caller's sink page by page: a month of a
+    busy repository is tens of MB as Python dicts, and only the keys are needed
+    afterwards (to find the earlier attempts to fetch).
+    """
+
+    latest: list[RunKey] = field(default_factory=list)
     windows: int = 0
     split_probes: int = 0
     pages: int = 0
@@ -56,8 +63,15 @@ def _created(run: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(run["created_at"].replace("Z", "+00:00")).replace(tzinfo=None)
 
 
-def list_runs(client: GitHubClient, repo: str, first_day: date, last_day: date) -> Listing:
-    """Every run of ``repo`` created on ``first_day`` … ``last_day`` (UTC), deduplicated by id."""
+def list_runs(
+    client: GitHubClient,
+    repo: str,
+    first_day: date,
+    last_day: date,
+    sink: Callable[[list[dict[str, Any]]], None],
+) -> Listing:
+    """Every run of ``repo`` created on ``first_day`` … ``last_day`` (UTC), deduplicated by
+    id, handed to ``sink`` as table rows one page at a time."""
     start, end_exclusive = day_bounds(first_day, last_day)
     listing = Listing()
     seen: set[int] = set()
@@ -65,10 +79,11 @@ def list_runs(client: GitHubClient, repo: str, first_day: date, last_day: date) 
     def take(page: Any) -> list[dict[str, Any]]:
         listing.pages += 1
         runs = page.data.get("workflow_runs", [])
-        for run in runs:
-            if run["id"] not in seen:
-                seen.add(run["id"])
-                listing.runs.append(run_row(repo, run, page.fetched_at))
+        rows = [run_row(repo, run, page.fetched_at) for run in runs if run["id"] not in seen]
+        for row in rows:
+            seen.add(row["run_id"])
+            listing.latest.append((repo, row["run_id"], row["run_attempt"]))
+        sink(rows)
         return runs
 
     pending: list[tuple[datetime, datetime]] = [(start, end_exclusive - ONE_SECOND)]
@@ -131,14 +146,12 @@ def _split(lo: datetime, hi: datetime, parts: int) -> list[tuple[datetime, datet
     return [(bounds[i], bounds[i + 1] - ONE_SECOND) for i in range(parts)]
 
 
-def missing_attempts(
-    latest: Iterable[dict[str, Any]], stored: set[tuple[str, int, int]]
-) -> list[tuple[str, int, int]]:
+def missing_attempts(latest: Iterable[RunKey], stored: set[RunKey]) -> list[RunKey]:
     """Earlier attempts (1 … latest−1) of the listed runs that the store lacks."""
     wanted = []
-    for row in latest:
-        for n in range(1, int(row["run_attempt"])):
-            key = (row["repo"], int(row["run_id"]), n)
+    for repo, run_id, attempt in latest:
+        for n in range(1, int(attempt)):
+            key = (repo, int(run_id), n)
             if key not in stored:
                 wanted.append(key)
     return wanted
