@@ -578,7 +578,10 @@ def _window_tests(con: duckdb.DuckDBPyConnection, as_of: date, days: int) -> dic
                 r["test_id"],
             ),
         ),
-        "flaky": [{c: r[c] for c in flaky_cols} for r in t["flaky_tests"]],
+        "flaky": sorted(
+            ({c: r[c] for c in flaky_cols} for r in t["flaky_tests"]),
+            key=lambda r: (-r["flaky_units"], r["repo"] or "", r["test_id"]),
+        ),
         "modules": sorted(
             ({c: r[c] for c in module_cols} for r in t["module_stats"]),
             key=lambda r: (-r["total_duration_s"], r["repo"] or "", r["module"] or ""),

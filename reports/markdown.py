@@ -101,7 +101,7 @@ def render_markdown(report: dict[str, Any], *, window: int = 7) -> str:
     else:
         out += ["No workflow runs in this window.", ""]
 
-    tests = report["tests"]
+    tests = w["tests"]
     out += ["### Tests", ""]
     if tests["flaky"]:
         out += ["Flaky tests:", ""]

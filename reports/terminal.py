@@ -111,8 +111,8 @@ def _volume(window: dict[str, Any]) -> Text:
     return text
 
 
-def _tests_table(report: dict[str, Any]) -> Table | Text:
-    tests = report["tests"]
+def _tests_table(window: dict[str, Any]) -> Table | Text:
+    tests = window["tests"]
     if not tests["flaky"] and not tests["slow"]:
         return Text("Tests: no data (no flaky or slow tests in the test window).", style="dim")
     table = Table(title=f"Tests ({tests['window_start']} – {tests['as_of']})", title_justify="left")
@@ -146,7 +146,7 @@ def render_terminal(
         if w["workflows"]
         else Text("No workflow runs in this window."),
         _volume(w),
-        _tests_table(report),
+        _tests_table(w),
     ]
     if failed:
         parts.append(

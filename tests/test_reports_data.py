@@ -19,7 +19,7 @@ from reports.data import TEST_TABLES, load_report, window_test_tables
 from reports.files import write_reports
 from reports.html import render_html, script_json
 from reports.json_report import SCHEMA_VERSION, render_json
-from reports.markdown import render_markdown
+from reports.markdown import md_escape, render_markdown
 from reports.terminal import render_terminal
 
 AS_OF = date(2025, 3, 10)
@@ -423,6 +423,22 @@ def test_thirty_days_show_tests_the_last_seven_do_not(report: dict) -> None:
     ]
     assert seven["regressions"] == []
     assert report["windows"]["90"]["tests"]["regressions"] == []  # nothing 91-180 days back
+
+
+@pytest.mark.parametrize("fmt", ["md", "terminal"])
+def test_summaries_show_the_chosen_window_tests(report: dict, fmt: str) -> None:
+    def shown(days: int) -> str:
+        if fmt == "md":
+            return render_markdown(report, window=days)
+        console = Console(record=True, width=200, color_system=None)
+        render_terminal(report, window=days, console=console)
+        return console.export_text()
+
+    # the 30-day-only slow and flaky tests appear in the 30-day view, not the 7-day one
+    for test_id in (SLOW_30, FLAKY_30):
+        name = md_escape(test_id) if fmt == "md" else test_id
+        assert name not in shown(7)
+        assert name in shown(30)
 
 
 def test_seven_day_test_tables_equal_kpi_tables(db: Path) -> None:
