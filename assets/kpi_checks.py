@@ -25,6 +25,7 @@ from dagster import (
 from assets.kpi import JOBS, RUNS, TESTS, kpi_key
 from pipelines.resources import DuckDBStore
 from pipelines.store import markdown_table
+from pipelines.targets import KPI_TARGETS
 
 KNOWN_CONCLUSIONS = (
     "success",
@@ -49,8 +50,15 @@ class Target:
     """One KPI target of ``kpi.targets`` and how to rank workflows for it."""
 
     kpi: str
-    description: str
+    subject: str  # what is measured; the comparator and number come from KPI_TARGETS
     worst_sql: str  # parameters: window start and end day; {limit} is formatted in
+
+    @property
+    def description(self) -> str:
+        """E.g. ``average PR validation time < 120 s``."""
+        comparator, target = KPI_TARGETS[self.kpi]
+        value = f"{target:g} s" if self.kpi.endswith("_s") else f"{target * 100:g} %"
+        return f"{self.subject} {comparator} {value}"
 
 
 _PR_WORST = """
@@ -62,11 +70,11 @@ _PR_WORST = """
 """
 
 TARGETS: tuple[Target, ...] = (
-    Target("pr_validation_avg_s", "average PR validation time < 120 s", _PR_WORST),
-    Target("developer_wait_reduction", "developer wait 80 % below baseline", _PR_WORST),
+    Target("pr_validation_avg_s", "average PR validation time", _PR_WORST),
+    Target("developer_wait_reduction", "developer wait reduction vs baseline", _PR_WORST),
     Target(
         "full_suite_p95_s",
-        "full test suite p95 < 600 s",
+        "full test suite p95",
         """
         SELECT repo, workflow_name, max(duration_p95_s) AS worst_daily_p95_s
         FROM kpi.workflow_daily WHERE day BETWEEN ? AND ?
@@ -76,7 +84,7 @@ TARGETS: tuple[Target, ...] = (
     ),
     Target(
         "compute_minutes_reduction",
-        "compute minutes 60 % below baseline",
+        "compute minutes reduction vs baseline",
         """
         SELECT repo, workflow_name, sum(compute_minutes) AS compute_minutes
         FROM kpi.workflow_daily WHERE day BETWEEN ? AND ?
@@ -85,7 +93,7 @@ TARGETS: tuple[Target, ...] = (
     ),
     Target(
         "run_flakiness_rate",
-        "run flakiness < 1 %",
+        "run flakiness",
         """
         SELECT repo, workflow_name, count(*) FILTER (WHERE flaky) AS flaky_units,
                count(*) AS units, flaky_units / units AS flakiness_rate
@@ -95,7 +103,7 @@ TARGETS: tuple[Target, ...] = (
     ),
     Target(
         "test_flakiness_rate",
-        "test flakiness < 1 %",
+        "test flakiness",
         """
         SELECT t.repo, t.workflow AS workflow_name,
                count(DISTINCT t.test_id) FILTER (WHERE u.has_failed OR u.has_rerun_then_pass)

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import duckdb
 from dagster import ConfigurableResource
+from pydantic import Field
 
 from pipelines import settings, store
 from pipelines.github.client import GitHubClient, ResponseCache
@@ -30,7 +31,7 @@ class GitHubAPI(ConfigurableResource):
     """Where and as whom to read GitHub Actions data (``CI_METRICS_*``, ``GITHUB_TOKEN``)."""
 
     api_url: str = settings.GITHUB_API_URL.default
-    token: str = ""
+    token: str = Field(default="", repr=False)  # never shown in reprs, logs or errors
     repos: str = ""
     max_rate_limit_wait_s: float = float(settings.MAX_RATE_LIMIT_WAIT_S.default)
     concurrency: int = int(settings.CONCURRENCY.default)

@@ -33,7 +33,7 @@ def _kpi_table(window: dict[str, Any], repo: str, width: int) -> Table:
         ("Trend", "left", 80, lambda c, _: Text(history(c), style="cyan")),
     ]
     shown = [c for c in columns if width >= c[2]]
-    table = Table(title=f"KPI targets · {repo}", title_justify="left", expand=False)
+    table = Table(title=Text(f"KPI targets · {repo}"), title_justify="left", expand=False)
     table.add_column("KPI", min_width=12, ratio=1, overflow="fold")
     for name, justify, _, _ in shown:
         table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]

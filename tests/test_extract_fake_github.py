@@ -262,3 +262,5 @@ def test_unrecoverable_failure_keeps_stored_rows_and_hides_the_token(
         assert TOKEN not in str(record)
     for run in instance.get_runs():
         assert TOKEN not in str(instance.get_run_by_id(run.run_id).run_config)
+    github = raw_resources(server, db_path)["github"]
+    assert github.token == TOKEN and TOKEN not in repr(github) and TOKEN not in str(github)

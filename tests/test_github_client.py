@@ -195,6 +195,21 @@ def test_download_does_not_send_token_to_redirect_host() -> None:
     assert "authorization" not in seen[1].headers
 
 
+def test_token_never_follows_a_link_to_another_host() -> None:
+    evil = "https://evil.example.test/repos/o/r/actions/runs?page=2"
+    script = Script(ok({"workflow_runs": []}, link=f'<{evil}>; rel="next"'))
+    c, _ = client(script)
+    pages = c.paginate("repos/o/r/actions/runs")
+    next(pages)
+    with pytest.raises(GitHubError, match=r"evil\.example\.test") as err:
+        next(pages)
+    assert TOKEN not in str(err.value)
+    assert [r.url.host for r in script.requests] == ["ghe.example.test"]
+    with pytest.raises(GitHubError, match="refusing to send"):
+        c.download(evil, max_bytes=1000)  # an artifact URL naming another host
+    assert len(script.requests) == 1
+
+
 def test_link_header_parsing() -> None:
     value = '<https://a/x?page=2>; rel="next", <https://a/x?page=9>; rel="last"'
     assert parse_link_header(value) == {"next": "https://a/x?page=2", "last": "https://a/x?page=9"}

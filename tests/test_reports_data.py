@@ -1,6 +1,7 @@
 """Reports against a hand-built store: every expected number is worked out from the run
 specs below, independently of the KPI SQL and of the renderers."""
 
+import copy
 import json
 import math
 import re
@@ -540,6 +541,18 @@ def test_terminal_prints_names_literally(report: dict) -> None:
     assert XSS_SCRIPT in text
     assert "Average PR validation time" in text
     assert "▁" in text or "█" in text  # sparklines
+
+
+def test_terminal_prints_markup_in_names_literally(report: dict) -> None:
+    markup = "[link=https://evil.test]o/r[/link]"
+    marked = copy.deepcopy(report)
+    marked["repos"] = [markup]
+    for window in marked["windows"].values():
+        for card in window["kpis"]:
+            card["repo"] = markup
+    console = Console(record=True, width=200, color_system=None)
+    render_terminal(marked, window=7, console=console)
+    assert f"KPI targets · {markup}" in console.export_text()
 
 
 @pytest.mark.parametrize("width", [60, 80])

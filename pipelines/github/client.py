@@ -177,6 +177,7 @@ class GitHubClient:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/") + "/"
+        self._origin = _origin(self.base_url)
         self.cache = cache
         self.max_tries = max_tries
         self.max_rate_limit_wait_s = max_rate_limit_wait_s
@@ -295,6 +296,11 @@ class GitHubClient:
         Transport errors and 5xx are retried with backoff; 403/429 rate limits wait
         as GitHub asks (or fail when the wait is too long); the rest is returned.
         """
+        if _origin(url) != self._origin:
+            # a Link or download URL pointing elsewhere never receives the token
+            raise GitHubError(
+                f"refusing to send the GitHub token to {_origin(url)} (the API is {self._origin})"
+            )
         failures = 0
         limited = 0
         while True:
@@ -456,6 +462,12 @@ def api_url(base_url: str, path: str, params: Mapping[str, Any] | None = None) -
 def listing_url(base_url: str, path: str, params: Mapping[str, Any] | None = None) -> str:
     """First-page URL of a listing (``per_page=100``), the key its ETag is cached under."""
     return api_url(base_url, path, {"per_page": 100, **(params or {})})
+
+
+def _origin(url: str) -> str:
+    """Scheme, host and port: the only place the token may be sent."""
+    u = httpx.URL(url)
+    return f"{u.scheme}://{u.host}:{u.port or (443 if u.scheme == 'https' else 80)}"
 
 
 def _path(url: str) -> str:
