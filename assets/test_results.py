@@ -7,7 +7,7 @@ nothing; runs re-run later bring new artifacts, which the next pass picks up.
 """
 
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
 
 from dagster import (
     AssetExecutionContext,
@@ -115,7 +115,7 @@ def test_results(
                     context_overrides=lambda source, c=contexts: c[source.split("!", 1)[0]],
                     dagster_run_id=context.run.run_id,
                 )
-                now = datetime.now().replace(microsecond=0)
+                now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
                 for d in downloads:
                     statuses[d.status] += 1
                     if d.status == "failed":

@@ -15,6 +15,7 @@ from pipelines.github.client import (
     RateLimitExhausted,
     parse_link_header,
 )
+from pipelines.testresults.artifacts import ArtifactRef, download_all
 
 TOKEN = "ghp_SECRETSECRETSECRET"
 API = "https://ghe.example.test/api/v3"
@@ -239,3 +240,25 @@ def test_expired_artifact_is_reported_as_gone() -> None:
     with pytest.raises(GitHubError) as err:
         c.download(c.url("repos/o/r/actions/artifacts/1/zip"), max_bytes=1000)
     assert err.value.status == 410
+
+
+def test_artifact_download_failures_are_reported_per_artifact() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/1/zip"):
+            return httpx.Response(302, headers={"location": "https://blob.example.test/a.zip"})
+        if request.url.host == "blob.example.test":
+            raise httpx.RemoteProtocolError("peer closed connection", request=request)
+        return httpx.Response(410, json={"message": "Gone"})
+
+    c = GitHubClient(API, TOKEN, transport=httpx.MockTransport(handler), sleep=lambda _: None)
+
+    def ref(artifact_id: int, url: str) -> ArtifactRef:
+        return ArtifactRef("o/r", artifact_id, "junit", 7, None, None, None, False, url)
+
+    refs = [
+        ref(1, c.url("repos/o/r/actions/artifacts/1/zip")),  # storage keeps dropping
+        ref(2, ""),  # listed without a URL
+        ref(3, c.url("repos/o/r/actions/artifacts/3/zip")),  # expired
+    ]
+    got = [(d.ref.artifact_id, d.status) for d in download_all(c, refs, concurrency=2)]
+    assert got == [(1, "failed"), (2, "failed"), (3, "expired")]

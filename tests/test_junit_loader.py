@@ -269,6 +269,41 @@ def test_plugin_files_go_to_the_plugin_reader(db_path: Path) -> None:
     assert [s for s, _ in summary.quarantined] == ["bad.jsonl"]
 
 
+def _plugin_file(context: dict, *tests: dict) -> bytes:
+    session = {"type": "session", "schema": 1, "start": "2025-05-06T07:08:09Z", "context": context}
+    return "\n".join(json.dumps(r) for r in (session, *tests)).encode()
+
+
+def test_odd_values_never_void_the_batch(db_path: Path) -> None:
+    # each would have reached DuckDB as a value its column cannot hold, or crashed the reader
+    huge_ids = PYTEST_XML.replace(b'value="42"', b'value="99999999999999999999"').replace(
+        b'<property name="GITHUB_SHA"',
+        b'<property name="GITHUB_RUN_ATTEMPT" value="99999999999"/><property name="GITHUB_SHA"',
+    )
+    test = {"type": "test", "file": "tests/test_x.py", "name": "test_b", "outcome": "passed"}
+    listed = _plugin_file({"run_id": "-5"}, {**test, "outcome": ["passed"]})
+    too_big = _plugin_file({}, test)
+    with connect(db_path) as con:
+        summary = ingest_files(
+            con,
+            [("huge-ids.xml", huge_ids), ("listed.jsonl", listed), JEST],
+            max_bytes=len(huge_ids),
+        )
+        assert (
+            count(con, "SELECT count(*) FROM raw.test_results WHERE source = ?", ["huge-ids.xml"])
+            == 4
+        )
+        assert con.execute(
+            "SELECT DISTINCT repo, run_id, run_attempt FROM raw.test_results WHERE source = ?",
+            ["huge-ids.xml"],
+        ).fetchall() == [("octo/app", None, None)]  # out-of-range linkage is dropped, not fatal
+        quarantined = dict(summary.quarantined)
+        assert "unknown outcome ['passed']" in quarantined["listed.jsonl"]
+        assert "larger than" in quarantined[str(JEST)]  # the byte cap holds for every file
+        big = ingest_files(con, [("big.jsonl", too_big)], max_bytes=len(too_big) - 1)
+        assert "plugin file is larger than" in dict(big.quarantined)["big.jsonl"]
+
+
 def test_empty_report_is_recorded_as_ingested(db_path: Path) -> None:
     with connect(db_path) as con:
         summary = ingest_files(con, [LOOPY_EMPTY])

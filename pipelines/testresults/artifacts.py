@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import httpx
+
 from pipelines.github.client import GitHubClient, GitHubError
 from pipelines.github.rows import timestamp
 from pipelines.testresults.rows import RunContext
@@ -114,12 +116,17 @@ def download_all(
     def one(ref: ArtifactRef) -> Download:
         if ref.expired:
             return Download(ref, status="expired", detail="listed as expired")
+        if not ref.download_url:
+            return Download(ref, status="failed", detail="listed without a download URL")
         try:
             data = client.download(ref.download_url, max_bytes=MAX_ARCHIVE_BYTES)
         except GitHubError as exc:
             if exc.status == 410:
                 return Download(ref, status="expired", detail="410 Gone")
             return Download(ref, status="failed", detail=str(exc))
+        except (httpx.HTTPError, ValueError) as exc:  # e.g. a malformed URL or redirect
+            # the type only: the text may quote a signed storage URL
+            return Download(ref, status="failed", detail=f"download failed: {type(exc).__name__}")
         return Download(ref, data=data)
 
     if not refs:

@@ -13,6 +13,7 @@ one that keeps memory flat however large the file.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -87,6 +88,15 @@ class _File:
     data: bytes | Path
     modified: datetime | None
     content_hash: str = ""
+
+
+class IngestError(RuntimeError):
+    """A file the store refused for a reason no check caught; the batch is rolled back."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
 
 
 class _Quarantine(Exception):
@@ -170,6 +180,8 @@ def ingest_files(
                     dagster_run_id=dagster_run_id,
                 )
                 continue
+            except duckdb.Error as exc:  # the transaction is void: roll the batch back
+                raise IngestError(item.source, f"{type(exc).__name__}: {exc}") from exc
             summary.files_read += 1
             summary.tests_by_outcome.update(outcomes)
             if outcomes:
@@ -283,13 +295,15 @@ def _load_file(
     """
     failure: list[BaseException] = []
     try:
-        reader = _PluginRows(item) if item.kind == "plugin" else _JUnitRows(item, max_bytes)
+        reader = (
+            _PluginRows(item, max_bytes) if item.kind == "plugin" else _JUnitRows(item, max_bytes)
+        )
         rows = iter(reader)
         first = next(rows, [])  # run linkage and report time are usually known by now
     except (JUnitParseError, ArchiveError) as exc:
         raise _Quarantine(exc.reason) from None
-    except ValueError as exc:  # the plugin reader's malformed-line error
-        raise _Quarantine(str(exc)) from None
+    except Exception as exc:  # the plugin reader's malformed line, or a shape nobody foresaw
+        raise _Quarantine(_reason(exc)) from None
     placed = _placement(reader, item, overrides, day_for)
 
     def batches() -> Iterator[pa.RecordBatch]:
@@ -304,7 +318,7 @@ def _load_file(
                     pending = []
             if pending:
                 yield _record_batch(pending, seq)
-        except (JUnitParseError, ArchiveError, ValueError) as exc:
+        except Exception as exc:
             # End the stream cleanly: an error raised into DuckDB would abort the
             # whole batch's transaction; this file's rows are deleted below instead.
             failure.append(exc)
@@ -317,11 +331,13 @@ def _load_file(
             _INSERT,
             [day, item.source, item.kind, item.content_hash, *_context_values(ctx), now],
         )
-    finally:
-        con.unregister("_rows_stream")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):  # an aborted transaction: keep the real error
+            con.unregister("_rows_stream")
+        raise
+    con.unregister("_rows_stream")
     if failure:
-        exc = failure[0]
-        raise _Quarantine(exc.reason if hasattr(exc, "reason") else str(exc))
+        raise _Quarantine(_reason(failure[0]))
     final = _placement(reader, item, overrides, day_for)
     if final != placed:  # linkage or timestamp seen after the first rows went in
         day, ctx = final
@@ -343,6 +359,15 @@ def _load_file(
     ).fetchall():
         outcomes[row[0]] = row[1]
     return outcomes, final[0]
+
+
+def _reason(exc: Exception) -> str:
+    """Why a file was refused: our readers' own reasons, else the error's type and text."""
+    if isinstance(exc, JUnitParseError | ArchiveError):
+        return exc.reason
+    if isinstance(exc, ValueError) and not isinstance(exc, pa.ArrowException):
+        return str(exc)  # the plugin reader's messages name the file and line
+    return f"unexpected content ({type(exc).__name__}: {exc})"
 
 
 def _record_batch(rows: list[tuple], first_seq: int) -> pa.RecordBatch:
@@ -392,12 +417,15 @@ class _PluginRows:
 
     rerun_seqs: list[int] = []  # the plugin writes reruns as their own records
 
-    def __init__(self, item: _File) -> None:
+    def __init__(self, item: _File, max_bytes: int) -> None:
         try:
             from pipelines.testresults.plugin_reader import read_plugin_file
         except ImportError:
             raise _Quarantine("no reader for pytest plugin files is installed") from None
 
+        size = len(item.data) if isinstance(item.data, bytes) else item.data.stat().st_size
+        if size > max_bytes:  # read whole, unlike XML: refuse before reading
+            raise _Quarantine(f"plugin file is larger than the {max_bytes} byte limit")
         data = item.data if isinstance(item.data, bytes) else item.data.read_bytes()
         info, self._rows = read_plugin_file(item.source, data)
         info = dict(info)

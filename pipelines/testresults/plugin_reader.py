@@ -41,6 +41,7 @@ from pipelines.testresults.rows import (
     RERUN,
     SKIPPED,
     TestRow,
+    as_count,
     clip_message,
     make_test_id,
 )
@@ -93,8 +94,8 @@ def _context(name: str, session: dict[str, Any]) -> dict[str, Any]:
         report_time = report_time.astimezone(UTC).replace(tzinfo=None)
     return {
         "repo": _text(ctx.get("repository")),
-        "run_id": _int(ctx.get("run_id")),
-        "run_attempt": _int(ctx.get("run_attempt")),
+        "run_id": as_count(ctx.get("run_id"), "run_id"),
+        "run_attempt": as_count(ctx.get("run_attempt"), "run_attempt"),
         "head_sha": _text(ctx.get("sha")),
         # A pull request's GITHUB_REF_NAME is "123/merge"; its head branch is
         # what the GitHub API calls the run's head_branch.
@@ -122,7 +123,8 @@ def _row(
     report_time: datetime | None,
     hostname: str | None,
 ) -> TestRow:
-    outcome = PLUGIN_OUTCOMES.get(record.get("outcome"))  # type: ignore[arg-type]
+    raw_outcome = record.get("outcome")
+    outcome = PLUGIN_OUTCOMES.get(raw_outcome) if isinstance(raw_outcome, str) else None
     if outcome is None:
         raise ValueError(f"{name}, line {number}: unknown outcome {record.get('outcome')!r}")
     file, cls, test_name = record.get("file"), record.get("class"), record.get("name")
@@ -206,10 +208,3 @@ def _text(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(str(value).strip()) if value is not None else None
-    except ValueError:
-        return None

@@ -127,26 +127,32 @@ def context_field(key: str) -> str | None:
     return _CONTEXT_KEYS.get(key.strip().lower().replace("-", "_").replace(".", "_"))
 
 
-def _as_int(value: object) -> int | None:
+# What the store's columns hold: run_id BIGINT, run_attempt INTEGER.
+INT_LIMITS = {"run_id": 2**63 - 1, "run_attempt": 2**31 - 1}
+
+
+def as_count(value: object, field: str) -> int | None:
+    """A positive int that fits ``field``'s column, else None (garbage never reaches DuckDB)."""
     try:
-        return int(str(value).strip())
+        number = int(str(value).strip())
     except (TypeError, ValueError):
         return None
+    return number if 0 < number <= INT_LIMITS[field] else None
 
 
 def context_from_mapping(values: dict) -> RunContext:
     """A RunContext from loosely named keys (``GITHUB_RUN_ID``, ``repository``, ``sha``…).
 
     The first value seen for a field wins; empty values and ints that do not
-    parse are ignored rather than failing a whole report.
+    parse or do not fit the store are ignored rather than failing a whole report.
     """
     found: dict[str, object] = {}
     for key, value in values.items():
         name = context_field(str(key))
         if name is None or name in found or value is None or str(value).strip() == "":
             continue
-        if name in ("run_id", "run_attempt"):
-            value = _as_int(value)
+        if name in INT_LIMITS:
+            value = as_count(value, name)
             if value is None:
                 continue
         else:
