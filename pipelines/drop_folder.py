@@ -5,20 +5,28 @@ when it appears or changes; files still being written (modified in the last
 few seconds) wait for the next tick. The run ingests exactly the files the
 sensor named, through the same loader ``ci-metrics ingest`` uses; content
 hashes make a file that merely got touched add nothing.
+
+The cursor also remembers each batch until its run ends: the files of a run
+that failed or was cancelled are offered again (up to ``MAX_ATTEMPTS`` runs),
+so a transient failure (a locked store, a full disk) loses nothing.
 """
 
 import hashlib
 import json
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dagster import (
     AssetMaterialization,
     Config,
+    DagsterInstance,
+    DagsterRunStatus,
     DefaultSensorStatus,
     OpExecutionContext,
     RunRequest,
+    RunsFilter,
     SensorEvaluationContext,
     SkipReason,
     job,
@@ -34,6 +42,9 @@ from pipelines.testresults.loader import IngestSummary, ingest_files
 REPORT_SUFFIXES = (".xml", ".zip", ".jsonl", ".json")
 SETTLE_S = 2.0  # a file modified more recently than this may still be being written
 MAX_FILES_PER_RUN = 500
+MAX_ATTEMPTS = 3  # runs per file before the sensor gives up on it (until it changes)
+BATCH_TAG = "ci-metrics/drop-batch"
+_FAILED = (DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED)
 
 
 def report_files(paths: Iterable[str | Path]) -> Iterator[Path]:
@@ -115,6 +126,50 @@ def ingest_test_files_job() -> None:
     ingest_test_files()
 
 
+@dataclass
+class DropCursor:
+    """What the sensor knows: files seen, batches whose runs have not ended, failures."""
+
+    files: dict[str, list[int]] = field(default_factory=dict)  # path -> [mtime_ns, size]
+    pending: dict[str, list[str]] = field(default_factory=dict)  # batch id -> paths
+    failures: dict[str, int] = field(default_factory=dict)  # path -> failed runs
+    batches: int = 0
+
+    @classmethod
+    def load(cls, text: str | None) -> "DropCursor":
+        data = json.loads(text) if text else {}
+        if data and "files" not in data:  # the earlier cursor: only the files map
+            return cls(files=data)
+        return cls(**data)
+
+    def dump(self) -> str:
+        return json.dumps(self.__dict__, sort_keys=True)
+
+    def settle(self, instance: DagsterInstance) -> list[str]:
+        """Forget batches whose runs ended; offer again the files of failed ones.
+
+        Returns the paths given up on after ``MAX_ATTEMPTS`` failed runs.
+        """
+        given_up: list[str] = []
+        for batch, paths in list(self.pending.items()):
+            runs = instance.get_runs(RunsFilter(tags={BATCH_TAG: batch}), limit=1)
+            if not runs or not runs[0].is_finished:
+                continue  # not launched yet, or still running
+            del self.pending[batch]
+            failed = runs[0].status in _FAILED
+            for path in paths:
+                if not failed:
+                    self.failures.pop(path, None)
+                    continue
+                self.failures[path] = self.failures.get(path, 0) + 1
+                if self.failures[path] < MAX_ATTEMPTS:
+                    self.files.pop(path, None)  # seen as new on this tick's scan
+                else:
+                    given_up.append(path)
+                    self.failures.pop(path, None)
+        return given_up
+
+
 @sensor(
     job=ingest_test_files_job,
     minimum_interval_seconds=30,
@@ -123,15 +178,23 @@ def ingest_test_files_job() -> None:
 )
 def junit_drop_folder(context: SensorEvaluationContext) -> Iterator[RunRequest | SkipReason]:
     folder = Path(settings.get(settings.JUNIT_DIR))
-    cursor = json.loads(context.cursor) if context.cursor else {}
-    changed, updated = scan(folder, cursor)
-    if not changed:
+    cursor = DropCursor.load(context.cursor)
+    for path in cursor.settle(context.instance):
+        context.log.warning(
+            f"{path}: not ingested after {MAX_ATTEMPTS} failed runs; "
+            "it is offered again when it changes (or use `ci-metrics ingest`)"
+        )
+    changed, cursor.files = scan(folder, cursor.files)
+    if changed:
+        signature = json.dumps([[p, cursor.files[p]] for p in changed])
+        batch = f"{cursor.batches}-{hashlib.sha256(signature.encode()).hexdigest()[:16]}"
+        cursor.batches += 1
+        cursor.pending[batch] = changed
+        yield RunRequest(
+            run_key=batch,
+            run_config={"ops": {"ingest_test_files": {"config": {"paths": changed}}}},
+            tags={"ci-metrics/files": str(len(changed)), BATCH_TAG: batch},
+        )
+    else:
         yield SkipReason(f"no new or changed report files in {folder}")
-        return
-    signature = json.dumps([[p, updated[p]] for p in changed])
-    yield RunRequest(
-        run_key=hashlib.sha256(signature.encode()).hexdigest()[:32],
-        run_config={"ops": {"ingest_test_files": {"config": {"paths": changed}}}},
-        tags={"ci-metrics/files": str(len(changed))},
-    )
-    context.update_cursor(json.dumps(updated))
+    context.update_cursor(cursor.dump())

@@ -9,7 +9,7 @@ from pathlib import Path
 from dagster import AssetKey, DagsterInstance, build_sensor_context
 
 from pipelines import store
-from pipelines.drop_folder import ingest_test_files_job, junit_drop_folder, scan
+from pipelines.drop_folder import MAX_ATTEMPTS, ingest_test_files_job, junit_drop_folder, scan
 from pipelines.resources import DuckDBStore
 
 
@@ -103,6 +103,58 @@ def test_sensor_ingests_each_batch_once(tmp_path, db_path, monkeypatch):
         assert len(runs) == 3
         mats = instance.fetch_materializations(AssetKey("test_results"), limit=10).records
         assert {m.partition_key for m in mats} == {"2025-04-02"}
+
+
+def test_files_of_failed_runs_are_offered_again(tmp_path, db_path, monkeypatch):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    a, b = inbox / "a.xml", inbox / "b.xml"
+    a.write_bytes(junit("a", [("t1", "passed")]))
+    b.write_bytes(junit("b", [("t2", "failed")]))
+    settle(a)
+    settle(b)
+    broken = tmp_path / "a-folder"  # DuckDB cannot open a folder: every run fails
+    broken.mkdir()
+    monkeypatch.setenv("CI_METRICS_JUNIT_DIR", str(inbox))
+
+    def tick_with(instance, cursor, store_path) -> tuple[list[str], str | None]:
+        context = build_sensor_context(instance=instance, cursor=cursor)
+        requests = [r for r in junit_drop_folder(context) if hasattr(r, "run_config")]
+        for request in requests:
+            ingest_test_files_job.execute_in_process(
+                run_config=request.run_config,
+                instance=instance,
+                resources={"duckdb": DuckDBStore(path=str(store_path))},
+                tags=request.tags,
+                raise_on_error=False,
+            )
+        paths = [
+            p for r in requests for p in r.run_config["ops"]["ingest_test_files"]["config"]["paths"]
+        ]
+        return sorted(paths), context.cursor
+
+    with DagsterInstance.ephemeral() as instance:
+        paths, cursor = tick_with(instance, None, broken)
+        assert paths == [str(a), str(b)]
+        paths, cursor = tick_with(instance, cursor, db_path)  # failed once: offered again
+        assert paths == [str(a), str(b)]
+        assert counts(db_path) == {"passed": 1, "failed": 1}
+        paths, cursor = tick_with(instance, cursor, db_path)
+        assert paths == []
+
+        c = inbox / "c.xml"
+        c.write_bytes(junit("c", [("t3", "skipped")]))
+        settle(c)
+        for _ in range(MAX_ATTEMPTS):  # offered once per failed run, up to the limit
+            paths, cursor = tick_with(instance, cursor, broken)
+            assert paths == [str(c)]
+        paths, cursor = tick_with(instance, cursor, db_path)
+        assert paths == []  # given up on until it changes
+        c.write_bytes(junit("c", [("t3", "skipped"), ("t4", "passed")]))
+        settle(c)
+        paths, cursor = tick_with(instance, cursor, db_path)
+        assert paths == [str(c)]
+        assert counts(db_path) == {"passed": 2, "failed": 1, "skipped": 1}
 
 
 def test_scan_skips_files_still_being_written(tmp_path):
