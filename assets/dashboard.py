@@ -5,7 +5,6 @@ Downstream of every KPI table, so materializing the KPIs and then this asset (or
 It only reads the store; the files are the output.
 """
 
-from datetime import date
 from pathlib import Path
 
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
@@ -40,7 +39,7 @@ def dashboard(
 ) -> MaterializeResult:
     if config.window not in WINDOWS:
         raise ValueError(f"window must be one of {WINDOWS}, not {config.window}")
-    as_of = date.fromisoformat(config.as_of) if config.as_of else None
+    as_of = settings.parse_day(config.as_of, "config as_of")
     with duckdb.connect(read_only=True) as con:
         report = load_report(con, as_of=as_of)
     paths = write_reports(report, settings.get(settings.OUTPUT_DIR), window=config.window)

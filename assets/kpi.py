@@ -178,14 +178,10 @@ def load_sql(table: str) -> str:
     return text.strip().rstrip(";")
 
 
-def _parse_day(value: str) -> date | None:
-    return date.fromisoformat(value.strip()) if value.strip() else None
-
-
 def configured_params() -> dict[str, Any]:
     """The configuration the SQL reads: full-suite workflow name and baseline days."""
-    start = _parse_day(settings.get(settings.BASELINE_START))
-    end = _parse_day(settings.get(settings.BASELINE_END))
+    start = settings.get_day(settings.BASELINE_START)
+    end = settings.get_day(settings.BASELINE_END)
     if start and end and end < start:
         raise ValueError(
             f"{settings.BASELINE_END.key} ({end}) is before {settings.BASELINE_START.key} ({start})"
@@ -346,7 +342,7 @@ def _make_asset(spec: KpiTable) -> AssetsDefinition:
     def _window(
         context: AssetExecutionContext, duckdb: DuckDBStore, config: WindowConfig
     ) -> MaterializeResult:
-        as_of = date.fromisoformat(config.as_of) if config.as_of else last_complete_day()
+        as_of = settings.parse_day(config.as_of, "config as_of") or last_complete_day()
         with duckdb.connect() as con:
             written = build_window(con, spec.name, as_of)
             preview = store.markdown_table(

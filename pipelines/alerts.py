@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import httpx
 from dagster import (
     AssetCheckKey,
+    DagsterInstance,
     DefaultSensorStatus,
     RunFailureSensorContext,
     SensorDefinition,
@@ -174,7 +175,7 @@ def _load_cursor(raw: str | None) -> dict[str, int]:
 
 
 def pending_check_alerts(
-    instance, check_keys: Sequence[AssetCheckKey], cursor: dict[str, int]
+    instance: DagsterInstance, check_keys: Sequence[AssetCheckKey], cursor: dict[str, int]
 ) -> list[tuple[str, int, CheckAlert | None]]:
     """Check executions newer than the cursor, oldest first: (cursor key, record id, alert).
 

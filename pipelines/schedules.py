@@ -33,7 +33,7 @@ def lookback_range(context: ScheduleEvaluationContext, days: int) -> tuple[str, 
     description="02:30 UTC: one ranged run over the last CI_METRICS_LOOKBACK_DAYS days.",
 )
 def daily_pipeline_schedule(context: ScheduleEvaluationContext) -> RunRequest:
-    first, last = lookback_range(context, int(settings.get(settings.LOOKBACK_DAYS)))
+    first, last = lookback_range(context, settings.get_int(settings.LOOKBACK_DAYS, minimum=1))
     return RunRequest(
         run_key=f"{first}..{last}",
         tags={RANGE_START_TAG: first, RANGE_END_TAG: last},

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,33 @@ def get(setting: Setting) -> str:
     """The value of ``setting`` from the environment, or its default when unset or empty."""
     value = os.environ.get(setting.key, "")
     return value if value.strip() else setting.default
+
+
+def get_int(setting: Setting, *, minimum: int = 0) -> int:
+    """``setting`` as a whole number ≥ ``minimum``; the error names the key."""
+    value = get(setting)
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ValueError(f"{setting.key}: {value!r} is not a whole number") from None
+    if number < minimum:
+        raise ValueError(f"{setting.key}: {number} is below {minimum}")
+    return number
+
+
+def get_day(setting: Setting) -> date | None:
+    """``setting`` as a YYYY-MM-DD day, or None when unset; the error names the key."""
+    return parse_day(get(setting), setting.key)
+
+
+def parse_day(value: str, name: str) -> date | None:
+    """A YYYY-MM-DD day (None when blank), with an error naming where it came from."""
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{name}: {value!r} is not a day (YYYY-MM-DD)") from None
 
 
 def repos_from(value: str) -> list[str]:

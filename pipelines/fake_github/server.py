@@ -40,6 +40,7 @@ from pipelines.fake_github.generator import (
     FakeConfig,
     FakeJob,
     FakeRun,
+    FakeWorkflow,
     FakeWorld,
     artifact_zip,
     generate,
@@ -415,7 +416,7 @@ class _Renderer:
             },
         }
 
-    def workflow(self, repo: str, wf) -> dict[str, Any]:
+    def workflow(self, repo: str, wf: FakeWorkflow) -> dict[str, Any]:
         return {
             "id": wf.workflow_id,
             "node_id": _node_id("W_", wf.workflow_id),

@@ -1,0 +1,1 @@
+"""Test results: JUnit XML and plugin readers, archives, artifacts and the loader."""
