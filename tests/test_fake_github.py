@@ -13,7 +13,6 @@ import time
 import xml.etree.ElementTree as ET
 import zipfile
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -28,8 +27,10 @@ from pipelines.fake_github.generator import (
     junit_xml,
 )
 from pipelines.fake_github.server import FakeGitHubServer
+from tests import corpus
+from tests.corpus import needs_corpus
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "github"
+CORPUS = corpus.GITHUB
 END = date(2025, 3, 31)
 CFG = FakeConfig(seed=7, repos=2, days=6, runs_per_day=40, end_date=END, artifact_retention_days=3)
 AUTH = {"Authorization": "Bearer test-token"}
@@ -68,6 +69,7 @@ def _follow(client: httpx.Client, path: str, params: dict, key: str) -> tuple[li
 # ------------------------------------------------------------------ shapes
 
 
+@needs_corpus
 def test_run_job_artifact_shapes_match_recorded_github(server, client):
     rec_run = _body("WorkflowRun.testGetAttempt.3.200.body.json")
     rec_job = _body("WorkflowRun.test_jobs.1.200.body.json")["jobs"][0]

@@ -2,17 +2,17 @@
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from pipelines.github.client import parse_link_header
 from pipelines.github.rows import job_row, run_row
+from tests import corpus
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "github"
+CORPUS = corpus.GITHUB
 NOW = datetime(2026, 1, 1, 12, 0, 0)
 
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"shared corpus not found at {CORPUS}")
+pytestmark = corpus.needs_corpus
 
 
 def _bodies() -> list[tuple[str, object]]:

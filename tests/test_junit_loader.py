@@ -15,8 +15,10 @@ import pytest
 from pipelines.store import connect
 from pipelines.testresults.loader import ingest_files
 from pipelines.testresults.rows import RunContext
+from tests import corpus
+from tests.corpus import needs_corpus
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "junit"
+CORPUS = corpus.JUNIT
 SUREFIRE = CORPUS / "surefire-rerunFailure-junit-plugin-AlwaysFailTest.xml"
 JEST = CORPUS / "jest-junit-jest-repo-large.xml"  # naive timestamp 2021-01-24
 LOOPY_EMPTY = CORPUS / "pytest-empty-suite-loopy.xml"
@@ -71,6 +73,7 @@ def test_rows_context_seq_and_days(db_path: Path) -> None:
     assert summary.days == {date(2025, 3, 5)} and summary.quarantined == []
 
 
+@needs_corpus
 def test_run_created_day_wins_and_overrides_win(db_path: Path) -> None:
     with connect(db_path) as con:
         con.execute(
@@ -106,6 +109,7 @@ def test_file_without_timestamp_uses_its_mtime_day(db_path: Path, tmp_path: Path
     assert summary.days == {date(2024, 2, 29)}
 
 
+@needs_corpus
 def test_corpus_batch_counts_and_duplicates(db_path: Path) -> None:
     files = sorted(CORPUS.glob("*.xml"))
     retries = sum(
@@ -134,6 +138,7 @@ def test_corpus_batch_counts_and_duplicates(db_path: Path) -> None:
         assert count(con) == expected
 
 
+@needs_corpus
 def test_bad_files_are_quarantined_while_the_rest_load(db_path: Path) -> None:
     broken = b'<testsuite name="s"><testcase classname="c" name="a"/><testcase classname="c"'
     laughs = b'<!DOCTYPE x [<!ENTITY a "aaaa">]><testsuite name="s"/>'
@@ -164,6 +169,7 @@ def test_bad_files_are_quarantined_while_the_rest_load(db_path: Path) -> None:
         assert again.quarantined and count(con, "SELECT count(*) FROM raw.ingest_errors") == 2
 
 
+@needs_corpus
 def test_a_crash_mid_batch_leaves_nothing(db_path: Path) -> None:
     def sources():
         yield SUREFIRE
@@ -286,7 +292,7 @@ def test_odd_values_never_void_the_batch(db_path: Path) -> None:
     with connect(db_path) as con:
         summary = ingest_files(
             con,
-            [("huge-ids.xml", huge_ids), ("listed.jsonl", listed), JEST],
+            [("huge-ids.xml", huge_ids), ("listed.jsonl", listed), ("big.xml", huge_ids + b" ")],
             max_bytes=len(huge_ids),
         )
         assert (
@@ -299,11 +305,12 @@ def test_odd_values_never_void_the_batch(db_path: Path) -> None:
         ).fetchall() == [("octo/app", None, None)]  # out-of-range linkage is dropped, not fatal
         quarantined = dict(summary.quarantined)
         assert "unknown outcome ['passed']" in quarantined["listed.jsonl"]
-        assert "larger than" in quarantined[str(JEST)]  # the byte cap holds for every file
+        assert "larger than" in quarantined["big.xml"]  # the byte cap holds for every file
         big = ingest_files(con, [("big.jsonl", too_big)], max_bytes=len(too_big) - 1)
         assert "plugin file is larger than" in dict(big.quarantined)["big.jsonl"]
 
 
+@needs_corpus
 def test_empty_report_is_recorded_as_ingested(db_path: Path) -> None:
     with connect(db_path) as con:
         summary = ingest_files(con, [LOOPY_EMPTY])

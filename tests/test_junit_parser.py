@@ -11,8 +11,10 @@ import pytest
 
 from pipelines.testresults.junit import JUnitParseError, parse_junit, parse_timestamp
 from pipelines.testresults.rows import MESSAGE_MAX_CHARS, RunContext
+from tests import corpus
+from tests.corpus import needs_corpus
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "junit"
+CORPUS = corpus.JUNIT
 CORPUS_FILES = sorted(CORPUS.glob("*.xml"))
 RETRY_TAGS = {"flakyFailure", "flakyError", "rerunFailure", "rerunError"}
 
@@ -79,6 +81,7 @@ def reference_counts(path: Path) -> tuple[int, Counter[str]]:
     return cases, +outcomes
 
 
+@needs_corpus
 def test_corpus_is_complete() -> None:
     assert {p.name for p in CORPUS_FILES} == set(PROVENANCE_TESTCASES)
 
@@ -98,6 +101,7 @@ def test_every_corpus_file_parses_to_one_row_per_execution(path: Path) -> None:
         assert row.message is None or 0 < len(row.message) <= MESSAGE_MAX_CHARS
 
 
+@needs_corpus
 @pytest.mark.parametrize("name", HEADER_IS_RIGHT)
 def test_row_count_matches_the_header_where_the_header_is_right(name: str) -> None:
     root = ET.parse(CORPUS / name).getroot()
@@ -110,12 +114,14 @@ def rows_of(name: str):
     return parse_junit(name, CORPUS / name).rows
 
 
+@needs_corpus
 def test_surefire_rerun_failure_gives_reruns_before_the_failure() -> None:
     rows = rows_of("surefire-rerunFailure-junit-plugin-AlwaysFailTest.xml")
     assert [r.outcome for r in rows] == ["rerun", "rerun", "rerun", "failed"]
     assert {r.test_id for r in rows} == {"io.olamy.AlwaysFailTest::testApp"}
 
 
+@needs_corpus
 def test_surefire_all_retry_kinds() -> None:
     rows = rows_of("surefire-flaky-and-rerun-all-kinds-publish-unit-test-result-action.xml")
     by_test: dict[str, list[str]] = {}
@@ -133,6 +139,7 @@ def test_surefire_all_retry_kinds() -> None:
     assert flaky and all(len(o) >= 2 for o in flaky)
 
 
+@needs_corpus
 def test_pytest_modules_ids_and_xfail() -> None:
     rows = rows_of("pytest-xunit2-pygithub-large.xml")
     row = next(r for r in rows if r.classname == "tests.ApplicationOAuth.ApplicationOAuth")
@@ -154,12 +161,14 @@ def test_pytest_modules_ids_and_xfail() -> None:
     assert sum(r.outcome == "skipped" for r in rows) == 25
 
 
+@needs_corpus
 def test_non_pytest_module_is_the_classname() -> None:
     rows = rows_of("junit5-console-launcher-jabref-large.xml")
     assert all(r.module == r.classname for r in rows)
     assert rows[0].suite == "JUnit Jupiter"
 
 
+@needs_corpus
 def test_timestamps_become_naive_utc() -> None:
     meta = parse_junit("x", CORPUS / "mocha-xunit-reporter-latex-utensils-rfc1123-timestamp.xml")
     assert meta.meta.report_time == datetime(2022, 12, 3, 23, 10, 7)
@@ -178,6 +187,7 @@ def test_timestamps_become_naive_utc() -> None:
     assert parse_timestamp("") is None
 
 
+@needs_corpus
 def test_durations_comma_missing_and_six_decimals() -> None:
     rows = rows_of("nette-tester-junit-no-time-no-suite-name.xml")
     assert all(r.duration_s is None for r in rows)
@@ -194,6 +204,7 @@ def test_durations_comma_missing_and_six_decimals() -> None:
     assert [r.duration_s for r in report.rows] == [1234.5, None, None, None, None]
 
 
+@needs_corpus
 def test_nested_phpunit_suites_use_the_file() -> None:
     rows = rows_of("phpunit-nested-suites-phpcheckstyle.xml")
     first = rows[0]
@@ -204,6 +215,7 @@ def test_nested_phpunit_suites_use_the_file() -> None:
     assert sum(r.outcome == "failed" for r in rows) == 2
 
 
+@needs_corpus
 def test_collection_errors_and_missing_classname() -> None:
     (row,) = rows_of("pytest-collection-error-pyaedt.xml")
     assert (row.test_id, row.outcome, row.message) == ("::", "error", "collection failure")
@@ -213,6 +225,7 @@ def test_collection_errors_and_missing_classname() -> None:
     assert row.message == "exited with error code 1"
 
 
+@needs_corpus
 def test_messages_come_from_attribute_or_first_text_line() -> None:
     rows = rows_of("jest-junit-jest-repo-large.xml")
     failed = [r for r in rows if r.outcome == "failed"]
@@ -317,6 +330,7 @@ def test_declared_encodings_and_non_ascii_names(encoding: str) -> None:
     assert (row.name, row.classname, row.duration_s) == (name, "Kläss", 0.5)
 
 
+@needs_corpus
 def test_bare_testsuite_and_empty_suites() -> None:
     assert parse_junit("x", CORPUS / "pytest-empty-suite-loopy.xml").rows == []
     rows = rows_of("pytest-legacy-2x-django-filer-testsuite-root.xml")
