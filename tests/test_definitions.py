@@ -6,12 +6,13 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from dagster import AssetKey, build_schedule_context
+from dagster import AssetKey, BackfillPolicy, build_schedule_context
 
 from pipelines import store
 from pipelines.definitions import defs
 from pipelines.fake_github.generator import FakeConfig, generate
 from pipelines.fake_github.server import FakeGitHubServer
+from pipelines.partitions import daily_partitions
 from pipelines.schedules import (
     RANGE_END_TAG,
     RANGE_START_TAG,
@@ -27,10 +28,10 @@ def test_definitions_load_with_every_raw_asset() -> None:
     keys = graph.get_all_asset_keys()
     assert {AssetKey("github_workflow_runs"), AssetKey("github_workflow_jobs")} <= keys
     runs = graph.get(AssetKey("github_workflow_runs"))
-    assert runs.partitions_def is not None
-    assert runs.backfill_policy is not None
-    for job in ("extract_github", "daily_pipeline", "window_reports", "ingest_test_files_job"):
-        assert defs.resolve_job_def(job) is not None
+    assert runs.partitions_def == daily_partitions
+    assert runs.backfill_policy == BackfillPolicy.single_run()
+    jobs = ("extract_github", "daily_pipeline", "window_reports", "ingest_test_files_job")
+    assert {defs.resolve_job_def(job).name for job in jobs} == set(jobs)
 
 
 def test_dg_check_defs_accepts_the_project() -> None:
