@@ -135,6 +135,9 @@ class RowStage:
     """
 
     BATCH_ROWS = 5000
+    # Each flush is one Parquet row group, which DuckDB reads whole: kept small in bytes
+    # too (jobs carry their steps as JSON), so loads fit under LOAD_MEMORY_LIMIT.
+    BATCH_BYTES = 8 << 20
 
     def __init__(self, columns: dict[str, str]) -> None:
         self.columns = columns
@@ -146,19 +149,22 @@ class RowStage:
             self.path, self.schema, compression="snappy"
         )
         self._pending: list[dict[str, Any]] = []
+        self._pending_bytes = 0
         self.count = 0
 
     def write(self, rows: Iterable[dict[str, Any]]) -> None:
         for row in rows:
             self._pending.append(row)
+            self._pending_bytes += sum(len(v) for v in row.values() if isinstance(v, str))
             self.count += 1
-        if len(self._pending) >= self.BATCH_ROWS:
+        if len(self._pending) >= self.BATCH_ROWS or self._pending_bytes >= self.BATCH_BYTES:
             self._flush()
 
     def _flush(self) -> None:
         if self._pending and self._writer is not None:
             self._writer.write_batch(pa.RecordBatch.from_pylist(self._pending, schema=self.schema))
             self._pending = []
+            self._pending_bytes = 0
 
     def close(self) -> None:
         if self._writer is not None:
