@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dagster import (
     AssetMaterialization,
@@ -43,6 +44,7 @@ REPORT_SUFFIXES = (".xml", ".zip", ".jsonl", ".json")
 SETTLE_S = 2.0  # a file modified more recently than this may still be being written
 MAX_FILES_PER_RUN = 500
 MAX_ATTEMPTS = 3  # runs per file before the sensor gives up on it (until it changes)
+LOST_AFTER_S = 6 * 3600  # a batch whose run has not ended by then is offered again
 BATCH_TAG = "ci-metrics/drop-batch"
 _FAILED = (DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED)
 
@@ -131,8 +133,9 @@ class DropCursor:
     """What the sensor knows: files seen, batches whose runs have not ended, failures."""
 
     files: dict[str, list[int]] = field(default_factory=dict)  # path -> [mtime_ns, size]
-    pending: dict[str, list[str]] = field(default_factory=dict)  # batch id -> paths
-    failures: dict[str, int] = field(default_factory=dict)  # path -> failed runs
+    # batch id -> {"files": {path: signature when requested}, "at": request time (epoch s)}
+    pending: dict[str, dict[str, Any]] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)  # path -> failed runs in a row
     batches: int = 0
 
     @classmethod
@@ -145,29 +148,51 @@ class DropCursor:
     def dump(self) -> str:
         return json.dumps(self.__dict__, sort_keys=True)
 
-    def settle(self, instance: DagsterInstance) -> list[str]:
+    def request(self, paths: list[str], now: float) -> str:
+        """Record a new batch of ``paths``; returns its id (the run key and tag)."""
+        files = {p: self.files[p] for p in paths}
+        digest = hashlib.sha256(json.dumps(sorted(files.items())).encode()).hexdigest()[:16]
+        batch = f"{self.batches}-{digest}"
+        self.batches += 1
+        self.pending[batch] = {"files": files, "at": now}
+        return batch
+
+    def settle(self, instance: DagsterInstance, now: float) -> tuple[list[str], set[str]]:
         """Forget batches whose runs ended; offer again the files of failed ones.
 
-        Returns the paths given up on after ``MAX_ATTEMPTS`` failed runs.
+        A batch whose run never shows up or never ends within ``LOST_AFTER_S``
+        (deleted, stuck) counts as failed. A file that changed since its batch
+        was requested is left to the newer batch. Returns the paths given up on
+        after ``MAX_ATTEMPTS`` failed runs, and the paths offered again.
         """
         given_up: list[str] = []
-        for batch, paths in list(self.pending.items()):
+        offered: set[str] = set()
+        for batch, info in list(self.pending.items()):
             runs = instance.get_runs(RunsFilter(tags={BATCH_TAG: batch}), limit=1)
-            if not runs or not runs[0].is_finished:
+            finished = bool(runs) and runs[0].is_finished
+            if not finished and now - info["at"] < LOST_AFTER_S:
                 continue  # not launched yet, or still running
             del self.pending[batch]
-            failed = runs[0].status in _FAILED
-            for path in paths:
+            failed = not finished or runs[0].status in _FAILED
+            for path, signature in info["files"].items():
+                if self.files.get(path) != signature:
+                    continue
                 if not failed:
                     self.failures.pop(path, None)
-                    continue
-                self.failures[path] = self.failures.get(path, 0) + 1
-                if self.failures[path] < MAX_ATTEMPTS:
-                    self.files.pop(path, None)  # seen as new on this tick's scan
+                elif self.failures.get(path, 0) + 1 < MAX_ATTEMPTS:
+                    self.failures[path] = self.failures.get(path, 0) + 1
+                    del self.files[path]  # seen as new by this tick's scan
+                    offered.add(path)
                 else:
-                    given_up.append(path)
                     self.failures.pop(path, None)
-        return given_up
+                    given_up.append(path)
+        return given_up, offered
+
+    def forget_missing(self) -> None:
+        """Drop deleted files, so a new file of the same name starts afresh."""
+        for path in [p for p in self.files if not Path(p).exists()]:
+            del self.files[path]
+            self.failures.pop(path, None)
 
 
 @sensor(
@@ -179,17 +204,20 @@ class DropCursor:
 def junit_drop_folder(context: SensorEvaluationContext) -> Iterator[RunRequest | SkipReason]:
     folder = Path(settings.get(settings.JUNIT_DIR))
     cursor = DropCursor.load(context.cursor)
-    for path in cursor.settle(context.instance):
+    now = time.time()
+    given_up, offered = cursor.settle(context.instance, now)
+    for path in given_up:
         context.log.warning(
             f"{path}: not ingested after {MAX_ATTEMPTS} failed runs; "
             "it is offered again when it changes (or use `ci-metrics ingest`)"
         )
+    cursor.forget_missing()
     changed, cursor.files = scan(folder, cursor.files)
+    for path in changed:
+        if path not in offered:
+            cursor.failures.pop(path, None)  # new content starts afresh
     if changed:
-        signature = json.dumps([[p, cursor.files[p]] for p in changed])
-        batch = f"{cursor.batches}-{hashlib.sha256(signature.encode()).hexdigest()[:16]}"
-        cursor.batches += 1
-        cursor.pending[batch] = changed
+        batch = cursor.request(changed, now)
         yield RunRequest(
             run_key=batch,
             run_config={"ops": {"ingest_test_files": {"config": {"paths": changed}}}},

@@ -9,7 +9,14 @@ from pathlib import Path
 from dagster import AssetKey, DagsterInstance, build_sensor_context
 
 from pipelines import store
-from pipelines.drop_folder import MAX_ATTEMPTS, ingest_test_files_job, junit_drop_folder, scan
+from pipelines.drop_folder import (
+    LOST_AFTER_S,
+    MAX_ATTEMPTS,
+    DropCursor,
+    ingest_test_files_job,
+    junit_drop_folder,
+    scan,
+)
 from pipelines.resources import DuckDBStore
 
 
@@ -155,6 +162,28 @@ def test_files_of_failed_runs_are_offered_again(tmp_path, db_path, monkeypatch):
         paths, cursor = tick_with(instance, cursor, db_path)
         assert paths == [str(c)]
         assert counts(db_path) == {"passed": 2, "failed": 1, "skipped": 1}
+
+
+def test_batches_whose_runs_never_end_are_offered_again(tmp_path):
+    report = tmp_path / "a.xml"
+    report.write_bytes(junit("a", [("t1", "passed")]))
+    cursor = DropCursor()
+    _, cursor.files = scan(tmp_path, cursor.files, now=time.time() + 60)
+    cursor.request([str(report)], now=1000.0)
+    with DagsterInstance.ephemeral() as instance:  # its run never shows up
+        assert cursor.settle(instance, now=1000.0 + LOST_AFTER_S - 1) == ([], set())
+        assert list(cursor.pending) and str(report) in cursor.files
+        assert cursor.settle(instance, now=1000.0 + LOST_AFTER_S) == ([], {str(report)})
+        assert cursor.pending == {} and cursor.failures == {str(report): 1}
+        # the file changed meanwhile: a stale batch of it counts nothing
+        cursor.files[str(report)] = [1, 2]
+        cursor.request([str(report)], now=0.0)
+        cursor.files[str(report)] = [3, 4]
+        assert cursor.settle(instance, now=LOST_AFTER_S) == ([], set())
+        assert cursor.files[str(report)] == [3, 4] and cursor.failures == {str(report): 1}
+    report.unlink()
+    cursor.forget_missing()
+    assert cursor.files == {} and cursor.failures == {}
 
 
 def test_scan_skips_files_still_being_written(tmp_path):

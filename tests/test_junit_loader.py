@@ -34,6 +34,9 @@ PYTEST_XML = b"""<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite na
 </testsuite></testsuites>"""
 
 
+JUNIT_OK = b'<testsuite name="s"><testcase classname="c" name="ok"/></testsuite>'
+
+
 def count(con, sql: str = "SELECT count(*) FROM raw.test_results", params=()) -> int:
     return con.execute(sql, list(params)).fetchall()[0][0]
 
@@ -311,6 +314,32 @@ def test_odd_values_never_void_the_batch(db_path: Path) -> None:
 
 
 @needs_corpus
+def test_text_that_is_not_utf8_never_voids_the_batch(db_path: Path, tmp_path: Path) -> None:
+    # JSON allows lone surrogates, file systems allow undecodable names: neither is UTF-8
+    test = {"type": "test", "file": "tests/test_x.py", "name": "test_b", "outcome": "passed"}
+    linked = _plugin_file({"repository": "o/r\ud800", "sha": "abc"}, test)
+    named = _plugin_file({}, {**test, "outcome": "\ud800"})
+    odd_path = tmp_path / os.fsdecode(b"report-\xff.xml")
+    odd_path.write_bytes(PYTEST_XML)
+    with connect(db_path) as con:
+        summary = ingest_files(
+            con, [("linked.jsonl", linked), ("named.jsonl", named), odd_path, ("ok.xml", JUNIT_OK)]
+        )
+        stored = dict(
+            con.execute("SELECT source, count(*) FROM raw.test_results GROUP BY 1").fetchall()
+        )
+        assert stored == {
+            "linked.jsonl": 1,
+            str(odd_path).replace("\udcff", "\\udcff"): 4,
+            "ok.xml": 1,
+        }
+        assert con.execute(
+            "SELECT repo FROM raw.test_results WHERE source = 'linked.jsonl'"
+        ).fetchall() == [("o/r\\ud800",)]
+        assert [s for s, _ in summary.quarantined] == ["named.jsonl"]
+        assert count(con, "SELECT count(*) FROM raw.ingest_errors") == 1
+
+
 def test_empty_report_is_recorded_as_ingested(db_path: Path) -> None:
     with connect(db_path) as con:
         summary = ingest_files(con, [LOOPY_EMPTY])

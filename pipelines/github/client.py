@@ -466,7 +466,10 @@ def listing_url(base_url: str, path: str, params: Mapping[str, Any] | None = Non
 
 def _origin(url: str) -> str:
     """Scheme, host and port: the only place the token may be sent."""
-    u = httpx.URL(url)
+    try:
+        u = httpx.URL(url)
+    except httpx.InvalidURL:
+        return "an invalid URL"
     return f"{u.scheme}://{u.host}:{u.port or (443 if u.scheme == 'https' else 80)}"
 
 

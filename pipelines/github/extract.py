@@ -79,10 +79,13 @@ def list_runs(
     def take(page: Any) -> list[dict[str, Any]]:
         listing.pages += 1
         runs = page.data.get("workflow_runs", [])
-        rows = [run_row(repo, run, page.fetched_at) for run in runs if run["id"] not in seen]
-        for row in rows:
-            seen.add(row["run_id"])
-            listing.latest.append((repo, row["run_id"], row["run_attempt"]))
+        rows = []
+        for run in runs:
+            if run["id"] not in seen:  # also within a page
+                seen.add(run["id"])
+                row = run_row(repo, run, page.fetched_at)
+                rows.append(row)
+                listing.latest.append((repo, row["run_id"], row["run_attempt"]))
         sink(rows)
         return runs
 

@@ -124,7 +124,7 @@ def download_all(
             if exc.status == 410:
                 return Download(ref, status="expired", detail="410 Gone")
             return Download(ref, status="failed", detail=str(exc))
-        except (httpx.HTTPError, ValueError) as exc:  # e.g. a malformed URL or redirect
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # e.g. a bad redirect
             # the type only: the text may quote a signed storage URL
             return Download(ref, status="failed", detail=f"download failed: {type(exc).__name__}")
         return Download(ref, data=data)

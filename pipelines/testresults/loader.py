@@ -204,6 +204,7 @@ def _quarantine(
     dagster_run_id: str | None,
 ) -> None:
     """Record a bad file once per (content, reason): a sensor re-reading it adds nothing."""
+    source, reason = storable(source), storable(reason)
     summary.quarantined.append((source, reason))
     if content_hash is not None:
         known = con.execute(
@@ -234,12 +235,12 @@ def _expand(
     """Each report file of ``sources``; zips opened in memory; bad containers as tuples."""
     for src in sources:
         if isinstance(src, tuple):
-            name, data = src
+            name, data = storable(src[0]), src[1]
             path = None
             modified = None
         else:
             path = Path(src)
-            name, data = str(src), path
+            name, data = storable(str(src)), path
             try:
                 modified = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None)
             except OSError as exc:
@@ -264,7 +265,7 @@ def _expand_zip(
         yield (name, exc.reason, content_hash)
         return
     for member in members:
-        source = f"{name}!{member.name}"
+        source = storable(f"{name}!{member.name}")
         if member.error is not None:
             yield (source, member.error, None)
         else:
@@ -302,6 +303,8 @@ def _load_file(
         first = next(rows, [])  # run linkage and report time are usually known by now
     except (JUnitParseError, ArchiveError) as exc:
         raise _Quarantine(exc.reason) from None
+    except (_Quarantine, OSError, MemoryError):
+        raise  # a reason of our own, or trouble worth a retry rather than a quarantine
     except Exception as exc:  # the plugin reader's malformed line, or a shape nobody foresaw
         raise _Quarantine(_reason(exc)) from None
     placed = _placement(reader, item, overrides, day_for)
@@ -337,6 +340,8 @@ def _load_file(
         raise
     con.unregister("_rows_stream")
     if failure:
+        if isinstance(failure[0], OSError | MemoryError):
+            raise failure[0]  # not the file's fault: the batch rolls back, a retry may pass
         raise _Quarantine(_reason(failure[0]))
     final = _placement(reader, item, overrides, day_for)
     if final != placed:  # linkage or timestamp seen after the first rows went in
@@ -377,7 +382,14 @@ def _record_batch(rows: list[tuple], first_seq: int) -> pa.RecordBatch:
 
 
 def _context_values(ctx: RunContext) -> list:
-    return [ctx.repo, ctx.run_id, ctx.run_attempt, ctx.head_sha, ctx.branch, ctx.workflow]
+    values = [ctx.repo, ctx.run_id, ctx.run_attempt, ctx.head_sha, ctx.branch, ctx.workflow]
+    return [storable(v) if isinstance(v, str) else v for v in values]
+
+
+def storable(text: str) -> str:
+    """``text`` as valid UTF-8: lone surrogates (from JSON escapes or undecodable file
+    names) become backslash escapes instead of an error that voids the transaction."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _placement(reader, item: _File, overrides, day_for: DayFor) -> tuple[date, RunContext]:
