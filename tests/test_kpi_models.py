@@ -179,6 +179,41 @@ def test_workflow_daily_rates_durations_queue_and_day_boundaries(con) -> None:
     assert (lint["success_rate"], lint["pr_runs"], lint["pr_duration_sum_s"]) == (0.0, 1, 90.0)
 
 
+def test_workflow_trends_roll_seven_days_and_compare_with_the_seven_before(con) -> None:
+    # previous window (T0-13 .. T0-7): 100 s runs, one failure in seven;
+    # current window (T0-6 .. T0): 200 s runs, two failures in seven
+    rows = []
+    for back in range(14):
+        current = back < 7
+        failed = back in (0, 3) if current else back == 10
+        rows.append(
+            run(
+                100 + back,
+                created=T0 - timedelta(days=back),
+                duration_s=200 if current else 100,
+                conclusion="failure" if failed else "success",
+            )
+        )
+    insert(con, "workflow_runs", RUN_COLS, rows)
+    first = T0.date() - timedelta(days=13)
+    build_days(con, "workflow_daily", first, T0.date())
+    build_days(con, "workflow_trends", first, T0.date())
+    today = one(con, "SELECT * FROM kpi.workflow_trends WHERE day = ?", [T0.date()])
+    assert (today["runs_7d"], today["runs_prev_7d"]) == (7, 7)
+    assert today["success_rate_7d"] == pytest.approx(5 / 7)
+    assert today["success_rate_prev_7d"] == pytest.approx(6 / 7)
+    assert today["success_rate_change"] == pytest.approx(-1 / 7)
+    assert (today["duration_mean_7d_s"], today["duration_mean_prev_7d_s"]) == (200, 100)
+    assert today["duration_mean_change"] == pytest.approx(1.0)
+    # the first day has nothing before it: no change to report
+    oldest = one(con, "SELECT * FROM kpi.workflow_trends WHERE day = ?", [first])
+    assert (oldest["runs_7d"], oldest["runs_prev_7d"], oldest["success_rate_change"]) == (
+        1,
+        None,
+        None,
+    )
+
+
 def test_compute_minutes_round_up_per_job_and_skip_what_the_contract_leaves_out(con) -> None:
     insert(
         con,
