@@ -10,7 +10,7 @@ import pytest
 
 from assets.kpi import build_all
 from pipelines import store
-from tests.test_kpi_models import JOB_COLS, RUN_COLS, insert, rows_as_dicts
+from tests.test_kpi_models import JOB_COLS, RUN_COLS, insert, rows_as_dicts, run
 
 FIRST = date(2024, 12, 20)  # spans a month and a year boundary
 DAYS = 20
@@ -43,20 +43,20 @@ def make_store(rng: random.Random) -> tuple[list[dict], list[dict]]:
             status = "completed" if rng.random() > 0.05 else "in_progress"
             conclusion = rng.choice(CONCLUSIONS) if status == "completed" else None
             runs.append(
-                {
-                    "repo": repo,
-                    "run_id": run_id,
-                    "run_attempt": attempt,
-                    "workflow_id": ["CI", "Lint", "Docs"].index(workflow),
-                    "workflow_name": workflow,
-                    "event": event,
-                    "status": status,
-                    "conclusion": conclusion,
-                    "head_sha": sha,
-                    "created_at": created,
-                    "run_started_at": start,
-                    "updated_at": start + timedelta(seconds=rng.uniform(5, 900)),
-                }
+                run(
+                    run_id,
+                    attempt,
+                    created=created,
+                    start_offset_s=(start - created).total_seconds(),
+                    duration_s=rng.uniform(5, 900),
+                    conclusion=conclusion,
+                    status=status,
+                    event=event,
+                    workflow=workflow,
+                    workflow_id=["CI", "Lint", "Docs"].index(workflow),
+                    sha=sha,
+                    repo=repo,
+                )
             )
             for _ in range(rng.randrange(0, 4)):
                 job_id += 1
