@@ -177,10 +177,11 @@ class DropCursor:
             for path, signature in info["files"].items():
                 if self.files.get(path) != signature:
                     continue
+                attempts = self.failures.get(path, 0) + 1
                 if not failed:
                     self.failures.pop(path, None)
-                elif self.failures.get(path, 0) + 1 < MAX_ATTEMPTS:
-                    self.failures[path] = self.failures.get(path, 0) + 1
+                elif attempts < MAX_ATTEMPTS:
+                    self.failures[path] = attempts
                     del self.files[path]  # seen as new by this tick's scan
                     offered.add(path)
                 else:
