@@ -64,13 +64,18 @@ def report_files(paths: Iterable[str | Path]) -> Iterator[Path]:
 def scan(
     folder: Path, cursor: dict[str, list[int]], *, now: float | None = None
 ) -> tuple[list[str], dict[str, list[int]]]:
-    """Files new or changed since ``cursor`` (settled ones only), and the updated cursor."""
+    """Files new or changed since ``cursor`` (settled ones only), and the updated cursor.
+
+    The updated cursor forgets deleted files, so a new file of the same name is new.
+    """
     now = time.time() if now is None else now
     changed: list[str] = []
-    updated = dict(cursor)
-    if not folder.is_dir():
-        return changed, updated
-    for path in report_files([folder]):
+    if not folder.is_dir():  # unmounted, perhaps: keep what is known
+        return changed, dict(cursor)
+    paths = list(report_files([folder]))
+    present = {str(p) for p in paths}
+    updated = {p: sig for p, sig in cursor.items() if p in present}
+    for path in paths:
         try:
             stat = path.stat()
         except OSError:
@@ -190,10 +195,9 @@ class DropCursor:
         return given_up, offered
 
     def forget_missing(self) -> None:
-        """Drop deleted files, so a new file of the same name starts afresh."""
-        for path in [p for p in self.files if not Path(p).exists()]:
-            del self.files[path]
-            self.failures.pop(path, None)
+        """Drop the failure counts of deleted files (the scan forgets their signatures)."""
+        for path in [p for p in self.failures if not Path(p).exists()]:
+            del self.failures[path]
 
 
 @sensor(
@@ -212,8 +216,8 @@ def junit_drop_folder(context: SensorEvaluationContext) -> Iterator[RunRequest |
             f"{path}: not ingested after {MAX_ATTEMPTS} failed runs; "
             "it is offered again when it changes (or use `ci-metrics ingest`)"
         )
-    cursor.forget_missing()
     changed, cursor.files = scan(folder, cursor.files)
+    cursor.forget_missing()
     for path in changed:
         if path not in offered:
             cursor.failures.pop(path, None)  # new content starts afresh

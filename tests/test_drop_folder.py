@@ -182,6 +182,7 @@ def test_batches_whose_runs_never_end_are_offered_again(tmp_path):
         assert cursor.settle(instance, now=LOST_AFTER_S) == ([], set())
         assert cursor.files[str(report)] == [3, 4] and cursor.failures == {str(report): 1}
     report.unlink()
+    _, cursor.files = scan(tmp_path, cursor.files)
     cursor.forget_missing()
     assert cursor.files == {} and cursor.failures == {}
 
