@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 
-.PHONY: setup demo test lint format dev bench clean browser
+.PHONY: setup demo test lint format dev bench clean browser reliability
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ browser:
 
 test: setup lint browser
 	$(BIN)/pytest -n 2 --dist loadfile --timeout 900 $(PYTEST_ARGS)
+
+# Runs tests/reliability and regenerates docs/reliability.md from what the cases measured.
+reliability: setup browser
+	$(BIN)/python -m tests.reliability.report --timeout 900 $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
