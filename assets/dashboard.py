@@ -11,6 +11,7 @@ from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataVa
 
 from assets.kpi import TABLES, kpi_key
 from pipelines import settings
+from pipelines.partitions import run_range_end
 from pipelines.resources import DuckDBStore
 from reports.data import WINDOWS, load_report
 from reports.files import write_reports
@@ -18,7 +19,7 @@ from reports.files import write_reports
 
 class DashboardConfig(Config):
     """``window``: the window shown first (7, 30 or 90); ``as_of``: YYYY-MM-DD, empty for
-    the last day the KPI tables cover."""
+    the last day of the run's partition range, else the last day the KPI tables cover."""
 
     window: int = 30
     as_of: str = ""
@@ -39,7 +40,7 @@ def dashboard(
 ) -> MaterializeResult:
     if config.window not in WINDOWS:
         raise ValueError(f"window must be one of {WINDOWS}, not {config.window}")
-    as_of = settings.parse_day(config.as_of, "config as_of")
+    as_of = settings.parse_day(config.as_of, "config as_of") or run_range_end(context)
     with duckdb.connect(read_only=True) as con:
         report = load_report(con, as_of=as_of)
     paths = write_reports(report, settings.get(settings.OUTPUT_DIR), window=config.window)

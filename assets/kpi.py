@@ -30,7 +30,7 @@ from dagster import (
 )
 
 from pipelines import settings, store, targets
-from pipelines.partitions import daily_partitions
+from pipelines.partitions import daily_partitions, run_range_end
 from pipelines.resources import DuckDBStore
 
 RUNS = AssetKey("github_workflow_runs")
@@ -284,7 +284,8 @@ def last_complete_day(now: datetime | None = None) -> date:
 
 
 class WindowConfig(Config):
-    """Window end for the window tables: ``YYYY-MM-DD``, empty for the last complete day."""
+    """Window end for the window tables: ``YYYY-MM-DD``; empty for the last day of the run's
+    partition range, or the last complete day outside a ranged run."""
 
     as_of: str = ""
 
@@ -342,7 +343,11 @@ def _make_asset(spec: KpiTable) -> AssetsDefinition:
     def _window(
         context: AssetExecutionContext, duckdb: DuckDBStore, config: WindowConfig
     ) -> MaterializeResult:
-        as_of = settings.parse_day(config.as_of, "config as_of") or last_complete_day()
+        as_of = (
+            settings.parse_day(config.as_of, "config as_of")
+            or run_range_end(context)
+            or last_complete_day()
+        )
         with duckdb.connect() as con:
             written = build_window(con, spec.name, as_of)
             preview = store.markdown_table(

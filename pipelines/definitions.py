@@ -14,7 +14,8 @@ from pipelines.alerts import alert_sensors
 from pipelines.drop_folder import ingest_test_files_job, junit_drop_folder
 from pipelines.jobs import daily_pipeline_job, extract_github_job, window_reports_job
 from pipelines.resources import DuckDBStore, GitHubAPI
-from pipelines.schedules import daily_pipeline_schedule, daily_reports_schedule
+from pipelines.runs_sensor import github_runs_sensor
+from pipelines.schedules import daily_pipeline_schedule, weekly_reread_schedule
 
 
 def _str(setting: settings.Setting) -> str | EnvVar:
@@ -48,7 +49,7 @@ defs = Definitions(
     assets=[github_workflow_runs, github_workflow_jobs, test_results, *kpi_assets, dashboard],
     asset_checks=kpi_asset_checks,
     jobs=[extract_github_job, daily_pipeline_job, window_reports_job, ingest_test_files_job],
-    schedules=[daily_pipeline_schedule, daily_reports_schedule],
-    sensors=[junit_drop_folder, *alert_sensors],
+    schedules=[daily_pipeline_schedule, weekly_reread_schedule],
+    sensors=[github_runs_sensor, junit_drop_folder, *alert_sensors],
     resources=resources(),
 )

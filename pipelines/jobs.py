@@ -10,6 +10,7 @@ from assets.test_results import TESTS_KEY
 
 PER_DAY_KPIS = [kpi_key(t.name) for t in TABLES if t.per_day]
 WINDOW_KPIS = [kpi_key(t.name) for t in TABLES if not t.per_day]
+DASHBOARD_KEY = AssetKey("dashboard")
 
 extract_github_job = define_asset_job(
     "extract_github",
@@ -17,17 +18,22 @@ extract_github_job = define_asset_job(
     description="Read GitHub Actions runs, attempts and jobs for the selected days.",
 )
 
+# One ranged run over the whole graph: the per-day assets cover the range, and the window
+# tables and the dashboard then describe the window ending on the range's last day.
 daily_pipeline_job = define_asset_job(
     "daily_pipeline",
-    selection=AssetSelection.assets(RUNS_KEY, JOBS_KEY, TESTS_KEY, *PER_DAY_KPIS),
+    selection=AssetSelection.assets(
+        RUNS_KEY, JOBS_KEY, TESTS_KEY, *PER_DAY_KPIS, *WINDOW_KPIS, DASHBOARD_KEY
+    ),
     description=(
-        "Everything per day for a day range, in one run: runs, jobs, test results from "
-        "artifacts, and the per-day KPI tables with their checks."
+        "The whole graph for a day range, in one run: runs, jobs, test results from "
+        "artifacts, the per-day KPI tables with their checks, then the window tables and "
+        "the dashboard as of the range's last day."
     ),
 )
 
 window_reports_job = define_asset_job(
     "window_reports",
-    selection=AssetSelection.assets(*WINDOW_KPIS, AssetKey("dashboard")),
-    description="The 7-day window tables as of yesterday, then the dashboard and summaries.",
+    selection=AssetSelection.assets(*WINDOW_KPIS, DASHBOARD_KEY),
+    description="Only the window tables and the dashboard (as of yesterday, or config as_of).",
 )

@@ -12,7 +12,7 @@ from datetime import date
 
 from dagster import DagsterInstance, ExecuteInProcessResult, materialize
 
-from pipelines.schedules import RANGE_END_TAG, RANGE_START_TAG
+from pipelines.partitions import range_tags
 
 
 def local_instance() -> DagsterInstance:
@@ -20,11 +20,6 @@ def local_instance() -> DagsterInstance:
     if os.environ.get("DAGSTER_HOME"):
         return DagsterInstance.get()
     return DagsterInstance.ephemeral()
-
-
-def range_tags(first: date, last: date) -> dict[str, str]:
-    """Run tags that make one run cover the partitions ``first`` … ``last``."""
-    return {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}
 
 
 def materialize_range(
@@ -59,34 +54,22 @@ def run_pipeline(
     resources: Mapping[str, object],
     instance: DagsterInstance,
 ) -> list[ExecuteInProcessResult]:
-    """What the two daily schedules do, for ``first`` … ``last``: one ranged run of the
-    per-day assets (raw data, test results, per-day KPIs, with their checks), then one
-    run of the window tables and the dashboard as of ``last``."""
+    """What the daily schedule does, for ``first`` … ``last``: one ranged run of the whole
+    graph (raw data, test results, per-day KPIs, then the window tables and the dashboard
+    as of ``last``), with every check. A list, one result per run launched."""
     from assets.dashboard import dashboard
     from assets.github import github_workflow_jobs, github_workflow_runs
     from assets.kpi import kpi_assets
     from assets.kpi_checks import kpi_asset_checks
     from assets.test_results import test_results
-    from pipelines.jobs import PER_DAY_KPIS, WINDOW_KPIS
-    from pipelines.schedules import as_of_config
 
-    ranged = materialize_range(
-        first,
-        last,
-        resources=resources,
-        instance=instance,
-        assets=[
-            github_workflow_runs,
-            github_workflow_jobs,
-            test_results,
-            *(a for a in kpi_assets if a.key in PER_DAY_KPIS),
-            *kpi_asset_checks,
-        ],
-    )
-    reports = materialize(
-        [*(a for a in kpi_assets if a.key in WINDOW_KPIS), dashboard],
-        instance=instance,
-        resources=dict(resources),
-        run_config=as_of_config(last.isoformat()),
-    )
-    return [ranged, reports]
+    assets = [github_workflow_runs, github_workflow_jobs, test_results, *kpi_assets, dashboard]
+    return [
+        materialize_range(
+            first,
+            last,
+            resources=resources,
+            instance=instance,
+            assets=[*assets, *kpi_asset_checks],
+        )
+    ]

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from dagster import DailyPartitionsDefinition, FreshnessPolicy
+from dagster import AssetExecutionContext, DailyPartitionsDefinition, FreshnessPolicy
 
 from pipelines import settings
+
+# Run tags that make one run cover a partition range (what single-run backfills set).
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 daily_partitions = DailyPartitionsDefinition(
     start_date=settings.get(settings.START_DATE), timezone="UTC", fmt="%Y-%m-%d"
@@ -20,3 +24,18 @@ def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
 
 # Raw data older than 36 h means the daily schedule has stopped delivering.
 RAW_FRESHNESS_POLICY = FreshnessPolicy.time_window(fail_window=timedelta(hours=36))
+
+
+def run_range_end(context: AssetExecutionContext) -> date | None:
+    """Last day of the partition range the run covers, if it covers one.
+
+    Unpartitioned assets (window tables, dashboard) that run in a ranged run describe
+    the window ending on that day, so a backfill of March shows March, not today.
+    """
+    tag = context.run.tags.get(RANGE_END_TAG) or context.run.tags.get("dagster/partition")
+    return date.fromisoformat(tag) if tag else None
+
+
+def range_tags(first: date, last: date) -> dict[str, str]:
+    """Run tags that make one run cover the partitions ``first`` … ``last``."""
+    return {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}

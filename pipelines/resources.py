@@ -45,12 +45,17 @@ class GitHubAPI(ConfigurableResource):
             )
         return repos
 
-    def client(self, cache: ResponseCache | None = None) -> GitHubClient:
+    def client(
+        self, cache: ResponseCache | None = None, *, max_rate_limit_wait_s: float | None = None
+    ) -> GitHubClient:
         """A new client; close it (or use it as a context manager) when done."""
+        wait = max_rate_limit_wait_s
+        if wait is None:
+            wait = self.max_rate_limit_wait_s
         return GitHubClient(
             self.api_url,
             self.token or None,
             cache=cache,
-            max_rate_limit_wait_s=self.max_rate_limit_wait_s,
+            max_rate_limit_wait_s=wait,
             pool_size=max(2, self.concurrency * 2),
         )

@@ -1,58 +1,62 @@
-"""Daily schedules: re-read the last few days (runs can be re-run for 30 days), then
-rebuild the window tables and the dashboard."""
+"""Schedules: every night the last few days, every week the last month, as ranged runs.
+
+Runs can be re-run (and late jobs complete) for days after they start, so each tick
+re-reads a trailing range rather than only yesterday; a range is one run because the
+assets have a single-run backfill policy.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
-from dagster import RunRequest, ScheduleEvaluationContext, schedule
+from dagster import RunRequest, ScheduleEvaluationContext, SkipReason, schedule
 
-from assets.dashboard import dashboard
-from assets.kpi import kpi_assets
 from pipelines import settings
-from pipelines.jobs import WINDOW_KPIS, daily_pipeline_job, window_reports_job
-from pipelines.partitions import daily_partitions
-
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
+from pipelines.jobs import daily_pipeline_job
+from pipelines.partitions import daily_partitions, range_tags
 
 
-def lookback_range(context: ScheduleEvaluationContext, days: int) -> tuple[str, str]:
-    """The ``days`` complete UTC days before the tick, clipped to the first partition."""
-    tick = context.scheduled_execution_time
+def lookback_range(tick: datetime, days: int) -> tuple[date, date]:
+    """The ``days`` complete UTC days before ``tick``, clipped to the first partition."""
     last = (tick - timedelta(days=1)).date()
     first = max(last - timedelta(days=max(1, days) - 1), daily_partitions.start.date())
-    return first.isoformat(), last.isoformat()
+    return first, last
+
+
+def range_request(first: date, last: date, origin: str) -> RunRequest | SkipReason:
+    """A run of the whole graph over ``first`` … ``last``; the key makes repeats no-ops."""
+    if first > last:
+        return SkipReason(f"{last} is before the first partition {first}")
+    return RunRequest(run_key=f"{origin}:{first}..{last}", tags=range_tags(first, last))
 
 
 @schedule(
     job=daily_pipeline_job,
-    cron_schedule="30 2 * * *",
+    cron_schedule="0 2 * * *",
     execution_timezone="UTC",
     name="daily_pipeline_schedule",
-    description="02:30 UTC: one ranged run over the last CI_METRICS_LOOKBACK_DAYS days.",
+    description=(
+        "02:00 UTC: the whole graph for yesterday and the CI_METRICS_LOOKBACK_DAYS days "
+        "before it, as one ranged run."
+    ),
 )
-def daily_pipeline_schedule(context: ScheduleEvaluationContext) -> RunRequest:
-    first, last = lookback_range(context, settings.get_int(settings.LOOKBACK_DAYS, minimum=1))
-    return RunRequest(
-        run_key=f"{first}..{last}",
-        tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
-    )
+def daily_pipeline_schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+    days = settings.get_int(settings.LOOKBACK_DAYS, minimum=0) + 1
+    first, last = lookback_range(context.scheduled_execution_time, days)
+    return range_request(first, last, "daily")
 
 
 @schedule(
-    job=window_reports_job,
-    cron_schedule="30 4 * * *",
+    job=daily_pipeline_job,
+    cron_schedule="0 3 * * 0",
     execution_timezone="UTC",
-    name="daily_reports_schedule",
-    description="04:30 UTC: window tables as of yesterday, then the dashboard.",
+    name="weekly_reread_schedule",
+    description=(
+        "Sundays 03:00 UTC: the whole graph for the last CI_METRICS_REREAD_DAYS days, "
+        "catching re-runs and late completions older than the daily lookback."
+    ),
 )
-def daily_reports_schedule(context: ScheduleEvaluationContext) -> RunRequest:
-    day = (context.scheduled_execution_time - timedelta(days=1)).date().isoformat()
-    return RunRequest(run_key=day, run_config=as_of_config(day))
-
-
-def as_of_config(day: str) -> dict:
-    """Run config pinning every window table and the dashboard to the window ending ``day``."""
-    window = [a for a in kpi_assets if a.key in WINDOW_KPIS]
-    return {"ops": {a.op.name: {"config": {"as_of": day}} for a in [*window, dashboard]}}
+def weekly_reread_schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+    days = settings.get_int(settings.REREAD_DAYS, minimum=1)
+    first, last = lookback_range(context.scheduled_execution_time, days)
+    return range_request(first, last, "weekly")

@@ -33,6 +33,11 @@ GITHUB_API_URL = Setting(
 DB = Setting("CI_METRICS_DB", "data/ci_metrics.duckdb", "DuckDB file")
 START_DATE = Setting("CI_METRICS_START_DATE", "2025-01-01", "first daily partition")
 LOOKBACK_DAYS = Setting("CI_METRICS_LOOKBACK_DAYS", "3", "days the daily schedule re-reads")
+REREAD_DAYS = Setting("CI_METRICS_REREAD_DAYS", "30", "days the weekly schedule re-reads")
+POLL_GITHUB = Setting(
+    "CI_METRICS_POLL_GITHUB", "off", "on: the GitHub runs sensor starts running by default"
+)
+POLL_INTERVAL_S = Setting("CI_METRICS_POLL_INTERVAL_S", "300", "seconds between runs-list polls")
 MAX_RATE_LIMIT_WAIT_S = Setting(
     "CI_METRICS_MAX_RATE_LIMIT_WAIT_S",
     "900",

@@ -6,19 +6,14 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from dagster import AssetKey, BackfillPolicy, build_schedule_context
+from dagster import AssetKey, BackfillPolicy, SkipReason, build_schedule_context
 
 from pipelines import store
 from pipelines.definitions import defs
 from pipelines.fake_github.generator import FakeConfig, generate
 from pipelines.fake_github.server import FakeGitHubServer
-from pipelines.partitions import daily_partitions
-from pipelines.schedules import (
-    RANGE_END_TAG,
-    RANGE_START_TAG,
-    daily_pipeline_schedule,
-    daily_reports_schedule,
-)
+from pipelines.partitions import RANGE_END_TAG, RANGE_START_TAG, daily_partitions
+from pipelines.schedules import daily_pipeline_schedule, weekly_reread_schedule
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,27 +37,50 @@ def test_dg_check_defs_accepts_the_project() -> None:
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-def test_daily_schedule_rereads_the_lookback_days(monkeypatch) -> None:
+def _request_range(schedule, tick: datetime) -> tuple[str, str, str]:
+    request = schedule(build_schedule_context(scheduled_execution_time=tick))
+    return request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG], request.run_key
+
+
+def test_daily_schedule_runs_yesterday_and_the_lookback_days_before_it(monkeypatch) -> None:
+    assert daily_pipeline_schedule.cron_schedule == "0 2 * * *"
+    assert daily_pipeline_schedule.execution_timezone == "UTC"
     monkeypatch.setenv("CI_METRICS_LOOKBACK_DAYS", "3")
-    tick = datetime(2025, 3, 1, 2, 30, tzinfo=UTC)  # crosses a month boundary
-    request = daily_pipeline_schedule(build_schedule_context(scheduled_execution_time=tick))
-    assert request.tags[RANGE_START_TAG] == "2025-02-26"
-    assert request.tags[RANGE_END_TAG] == "2025-02-28"
+    tick = datetime(2025, 3, 1, 2, 0, tzinfo=UTC)  # crosses a month boundary
+    first, last, key = _request_range(daily_pipeline_schedule, tick)
+    yesterday = date(2025, 2, 28)
+    assert (first, last) == ((yesterday - timedelta(days=3)).isoformat(), yesterday.isoformat())
+    assert _request_range(daily_pipeline_schedule, tick)[2] == key  # a repeated tick: same key
+    monkeypatch.setenv("CI_METRICS_LOOKBACK_DAYS", "0")
+    assert _request_range(daily_pipeline_schedule, tick)[:2] == ("2025-02-28", "2025-02-28")
+    monkeypatch.setenv("CI_METRICS_LOOKBACK_DAYS", "3")
+    start = daily_partitions.start.date()
+    early = datetime.combine(start + timedelta(days=1), datetime.min.time(), UTC)
+    assert _request_range(daily_pipeline_schedule, early)[:2] == (str(start), str(start))
+    before = daily_pipeline_schedule(
+        build_schedule_context(scheduled_execution_time=early - timedelta(days=30))
+    )
+    assert isinstance(before, SkipReason)
+
+
+def test_weekly_schedule_rereads_the_last_thirty_days(monkeypatch) -> None:
+    assert weekly_reread_schedule.cron_schedule == "0 3 * * 0"
+    monkeypatch.delenv("CI_METRICS_REREAD_DAYS", raising=False)
+    tick = datetime(2025, 3, 2, 3, 0, tzinfo=UTC)
+    first, last, _ = _request_range(weekly_reread_schedule, tick)
+    assert (date.fromisoformat(last) - date.fromisoformat(first)).days + 1 == 30
+    assert last == "2025-03-01"
+    early = datetime(2025, 1, 5, 3, 0, tzinfo=UTC)
+    assert _request_range(weekly_reread_schedule, early)[:2] == (
+        daily_partitions.start.date().isoformat(),
+        "2025-01-04",
+    )
+
+
+def test_the_daily_job_covers_the_whole_graph() -> None:
     job = defs.resolve_job_def("daily_pipeline")
-    assert AssetKey("test_results") in job.asset_layer.executable_asset_keys
-    assert AssetKey(["kpi", "workflow_daily"]) in job.asset_layer.executable_asset_keys
-
-
-def test_daily_reports_schedule_pins_every_window_table_to_yesterday() -> None:
-    tick = datetime(2025, 1, 1, 4, 30, tzinfo=UTC)
-    request = daily_reports_schedule(build_schedule_context(scheduled_execution_time=tick))
-    ops = request.run_config["ops"]
-    assert {c["config"]["as_of"] for c in ops.values()} == {"2024-12-31"}
-    job = defs.resolve_job_def("window_reports")
-    assert job.run_config_schema.config_type is not None
-    from dagster import validate_run_config
-
-    validate_run_config(job, request.run_config)
+    assert job.asset_layer.executable_asset_keys == defs.resolve_asset_graph().get_all_asset_keys()
+    assert job.partitions_def == daily_partitions
 
 
 def test_cli_demo_extracts_into_a_fresh_store(tmp_path: Path) -> None:
