@@ -24,12 +24,15 @@ from typing import BinaryIO
 from pipelines.testresults.rows import (
     ERROR,
     FAILED,
+    MAX_DURATION_S,
+    MAX_NAME_CHARS,
     MESSAGE_MAX_CHARS,
     PASSED,
     RERUN,
     SKIPPED,
     RunContext,
     TestRow,
+    bounded,
     clip_message,
     context_from_mapping,
     module_for,
@@ -38,6 +41,10 @@ from pipelines.testresults.rows import (
 
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 CHUNK_BYTES = 1 << 20
+MAX_TOKEN_BYTES = 16 * 1024 * 1024
+"""Expat re-scans a token (a tag with its attributes, a comment, a processing
+instruction) from its start on every chunk until it ends: a token this large is
+refused, because a 200 MB attribute would otherwise take minutes and gigabytes."""
 _TEXT_CAP = 8 * MESSAGE_MAX_CHARS  # enough text to find a first line; bodies can be MBs
 
 # Direct children of <testcase> that decide its outcome; failure beats error beats skip.
@@ -128,7 +135,6 @@ class _Suite:
         self.pending: dict[str, int] = {}  # test id -> seq of its last failed/errored entry
 
 
-_INF = float("inf")
 _OUTPUT_TAGS = frozenset({"system-out", "system-err"})
 
 
@@ -229,6 +235,12 @@ class _Reader:
                 classname = attrs.get("class")
             tname = attrs.get("name")
             file = attrs.get("file")
+            if classname is not None and len(classname) > MAX_NAME_CHARS:
+                classname = bounded(classname)
+            if tname is not None and len(tname) > MAX_NAME_CHARS:
+                tname = bounded(tname)
+            if file is not None and len(file) > MAX_NAME_CHARS:
+                file = bounded(file)
             if file:
                 module = file
                 test_id = f"{file}::{classname or ''}::{tname or ''}"
@@ -249,7 +261,7 @@ class _Reader:
                 except ValueError:
                     duration = parse_duration(t)
                 else:
-                    if not 0 <= duration < _INF:
+                    if not 0 <= duration <= MAX_DURATION_S:  # NaN, inf, negative, absurd
                         duration = None
             else:
                 duration = None
@@ -303,7 +315,7 @@ class _Reader:
             if not prop:
                 return
             if "value" in attrs:
-                self.meta.properties.setdefault(prop, attrs["value"])
+                self._property(prop, attrs["value"])
             else:  # <property name="x">value</property>
                 self.prop_name = prop
                 self._collect_text("property")
@@ -311,8 +323,12 @@ class _Reader:
     def _suite_start(self, attrs: dict[str, str]) -> None:
         parent = self.suites[-1] if self.suites else self.no_suite
         name = attrs.get("name")
+        if name is not None:
+            name = bounded(name)
         report_time = parse_timestamp(attrs.get("timestamp"))
         hostname = attrs.get("hostname") or None
+        if hostname is not None:
+            hostname = bounded(hostname)
         if report_time is not None and self.meta.report_time is None:
             self.meta.report_time = report_time
         if hostname is not None and self.meta.hostname is None:
@@ -332,7 +348,12 @@ class _Reader:
                 self.suites.pop()
         elif self.text_for == "property":
             text = self._stop_text()
-            self.meta.properties.setdefault(self.prop_name or "", "".join(text or ()).strip())
+            self._property(self.prop_name or "", "".join(text or ()).strip())
+
+    def _property(self, name: str, value: str) -> None:
+        # The first value wins; one too long to be run linkage is not kept at all.
+        if len(value) <= MAX_NAME_CHARS:
+            self.meta.properties.setdefault(name, value)
 
     def _child_end(self, name: str) -> None:
         self.child = None
@@ -430,6 +451,12 @@ class JUnitStream:
                         self.source, f"report is larger than the {self.max_bytes} byte limit"
                     )
                 self._feed(parse, chunk, False)
+                if total - reader.parser.CurrentByteIndex > MAX_TOKEN_BYTES:
+                    raise JUnitParseError(
+                        self.source,
+                        "an XML token (a tag, comment or processing instruction) is larger"
+                        f" than {MAX_TOKEN_BYTES} bytes",
+                    )
                 if reader.batch:
                     yield self._take()
             if total == 0:
@@ -461,6 +488,14 @@ class JUnitStream:
             ) from None
         except RecursionError:
             raise JUnitParseError(self.source, "elements nested too deeply") from None
+        except (LookupError, ValueError) as exc:
+            # Before the root element only expat's handler of declared encodings raises
+            # these (an unknown name, a multi-byte or non-text codec); later, a bug.
+            if isinstance(exc, JUnitParseError) or self._reader.seen_root:
+                raise
+            raise JUnitParseError(
+                self.source, f"unsupported encoding declared ({type(exc).__name__}: {exc})"
+            ) from None
 
 
 def stream_junit(

@@ -7,6 +7,7 @@ produce identical test ids, modules and outcomes (see kpi-definitions.md,
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
@@ -21,6 +22,12 @@ OUTCOMES: tuple[str, ...] = (PASSED, FAILED, ERROR, SKIPPED, RERUN)
 
 MESSAGE_MAX_CHARS = 1000
 """Messages are a hint for a human, not a log: longer ones are cut."""
+
+MAX_NAME_CHARS = 1024
+"""Names, classnames, files, suites and hosts longer than this are cut (see bounded)."""
+
+MAX_DURATION_S = 35 * 24 * 3600.0
+"""GitHub cancels a workflow run after 35 days: a longer duration is garbage, not data."""
 
 # Column order of raw.test_results (pipelines/schema.sql).
 TABLE_COLUMNS: tuple[str, ...] = (
@@ -198,9 +205,23 @@ def parse_duration(text: str | None) -> float | None:
             value = float(cleaned)
         except ValueError:
             return None
-    if value != value or value in (float("inf"), float("-inf")) or value < 0:
-        return None
-    return value
+    return clean_duration(value)
+
+
+def clean_duration(value: float) -> float | None:
+    """``value`` seconds, or None for NaN, infinities, negatives and over MAX_DURATION_S
+    (one such value in a KPI sum would make the whole sum NaN or infinite)."""
+    return value if 0 <= value <= MAX_DURATION_S else None
+
+
+def bounded(text: str) -> str:
+    """``text``, or when longer than MAX_NAME_CHARS its start, an ellipsis and 16 hex
+    digits of its SHA-256: distinct names stay distinct, and a row stays small enough
+    for the store (one 50 MB name fails DuckDB under the load memory limit)."""
+    if len(text) <= MAX_NAME_CHARS:
+        return text
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{text[: MAX_NAME_CHARS - 17]}\u2026{digest}"
 
 
 def clip_message(text: str | None) -> str | None:
