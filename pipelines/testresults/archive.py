@@ -3,19 +3,24 @@
 Nothing is extracted to disk and member names are only ever labels, so a
 ``../../etc/passwd`` member cannot write anywhere (zip slip). Sizes are
 counted on the bytes actually decompressed, never taken from the headers,
-which an attacker controls.
+which an attacker controls. Symbolic links are never followed and zips inside
+the zip are not opened: each is reported as a member that cannot be read.
 """
 
 from __future__ import annotations
 
 import io
+import lzma
+import stat
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 REPORT_SUFFIXES = (".xml", ".json", ".jsonl")
+ARCHIVE_SUFFIXES = (".zip",)
 MAX_MEMBERS = 10_000
 MAX_MEMBER_BYTES = 512 * 1024 * 1024
 MAX_TOTAL_BYTES = 2 * 1024 * 1024 * 1024
@@ -74,7 +79,8 @@ def read_members(
                 raise ArchiveError(archive, f"{len(infos)} members, more than {max_members}")
             total = 0
             for info in infos:
-                if info.is_dir() or not is_report_name(info.filename):
+                nested = info.filename.lower().endswith(ARCHIVE_SUFFIXES)
+                if info.is_dir() or not (nested or is_report_name(info.filename)):
                     continue
                 if PurePosixPath(info.filename.replace("\\", "/")).name.startswith("._"):
                     continue  # macOS resource forks: metadata, not reports
@@ -82,6 +88,10 @@ def read_members(
                     modified: datetime | None = datetime(*info.date_time)
                 except ValueError:
                     modified = None
+                refused = _refusal(info, nested)
+                if refused is not None:
+                    yield Member(info.filename, b"", modified, error=refused)
+                    continue
                 try:
                     body = _read_member(
                         archive, zf, info, max_member_bytes, max_total_bytes - total
@@ -93,6 +103,15 @@ def read_members(
                 yield Member(info.filename, body, modified)
     finally:
         fileobj.close()
+
+
+def _refusal(info: zipfile.ZipInfo, nested: bool) -> str | None:
+    """Why a member is not read at all, from its name and mode alone."""
+    if nested:
+        return "nested archive: archives inside an archive are not opened"
+    if stat.S_ISLNK(info.external_attr >> 16):
+        return "member is a symbolic link: links are not followed"
+    return None
 
 
 class _MemberError(Exception):
@@ -127,6 +146,8 @@ def _read_member(
         ValueError,
         NotImplementedError,  # unsupported compression method
         RuntimeError,  # encrypted member
+        zlib.error,  # a corrupt deflate stream
+        lzma.LZMAError,
     ) as exc:
         raise _MemberError(f"member cannot be read ({exc})") from None
     return b"".join(parts)
