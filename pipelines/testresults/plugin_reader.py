@@ -29,6 +29,7 @@ where pytest need not be installed.
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -37,16 +38,22 @@ from typing import Any
 from pipelines.testresults.rows import (
     ERROR,
     FAILED,
+    MAX_NAME_CHARS,
     PASSED,
     RERUN,
     SKIPPED,
     TestRow,
     as_count,
+    bounded,
+    clean_duration,
     clip_message,
     make_test_id,
 )
 
 SUPPORTED_SCHEMA = 1
+MAX_LINE_BYTES = 16 * 1024 * 1024
+"""The plugin writes short lines (messages and parameters are clipped): a longer one
+is not its output, and decoding it would cost memory out of proportion."""
 PLUGIN_OUTCOMES: dict[str, str] = {
     "passed": PASSED,
     "failed": FAILED,
@@ -62,16 +69,13 @@ def read_plugin_file(name: str, data: bytes) -> tuple[dict[str, Any], Iterator[T
     """The run context of a plugin file and an iterator over its test rows, in file order.
 
     ``name`` only labels errors. The session line is checked at once; later lines
-    are parsed as the iterator advances, and a malformed one raises ValueError
-    naming ``name`` and the line number. A file without its ``session_end``
-    line (a crashed session) still yields every test line it has.
+    are decoded and parsed as the iterator advances, and a malformed one raises
+    ValueError naming ``name`` and the line number. A file without its
+    ``session_end`` line (a crashed session) still yields every test line it has.
+    A UTF-8 byte-order mark and CRLF line ends are accepted.
     """
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{name}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
-    lines = text.split("\n")
-    first = _parse_line(name, 1, lines[0])
+    lines = _lines(name, data)
+    first = _parse_line(name, *next(lines))
     if first is None or first.get("type") != "session":
         raise ValueError(f"{name}, line 1: expected the plugin's session record")
     schema = first.get("schema")
@@ -79,6 +83,27 @@ def read_plugin_file(name: str, data: bytes) -> tuple[dict[str, Any], Iterator[T
         raise ValueError(f"{name}, line 1: unsupported schema version {schema!r}")
     context = _context(name, first)
     return context, _rows(name, lines, context["report_time"], context["hostname"])
+
+
+def _lines(name: str, data: bytes) -> Iterator[tuple[int, str]]:
+    """(number, text) of each line, decoded one at a time: no second copy of the file."""
+    start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    number = 0
+    while start <= len(data):
+        end = data.find(b"\n", start)
+        if end < 0:
+            end = len(data)
+        number += 1
+        if end - start > MAX_LINE_BYTES:
+            raise ValueError(f"{name}, line {number}: longer than {MAX_LINE_BYTES} bytes")
+        try:
+            text = data[start:end].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(
+                f"{name}: not UTF-8 ({exc.reason} at byte {start + exc.start}, line {number})"
+            ) from None
+        yield number, text
+        start = end + 1
 
 
 def _context(name: str, session: dict[str, Any]) -> dict[str, Any]:
@@ -92,24 +117,28 @@ def _context(name: str, session: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"{name}, line 1: bad start time {start!r}") from exc
     if report_time is not None and report_time.tzinfo is not None:
         report_time = report_time.astimezone(UTC).replace(tzinfo=None)
+    host = _text(session.get("hostname"))
     return {
-        "repo": _text(ctx.get("repository")),
+        "repo": _linkage(ctx.get("repository")),
         "run_id": as_count(ctx.get("run_id"), "run_id"),
         "run_attempt": as_count(ctx.get("run_attempt"), "run_attempt"),
-        "head_sha": _text(ctx.get("sha")),
+        "head_sha": _linkage(ctx.get("sha")),
         # A pull request's GITHUB_REF_NAME is "123/merge"; its head branch is
         # what the GitHub API calls the run's head_branch.
-        "branch": _text(ctx.get("head_ref")) or _text(ctx.get("ref_name")),
-        "workflow": _text(ctx.get("workflow")),
+        "branch": _linkage(ctx.get("head_ref")) or _linkage(ctx.get("ref_name")),
+        "workflow": _linkage(ctx.get("workflow")),
         "report_time": report_time,
-        "hostname": _text(session.get("hostname")),
+        "hostname": None if host is None else bounded(host),
     }
 
 
 def _rows(
-    name: str, lines: list[str], report_time: datetime | None, hostname: str | None
+    name: str,
+    lines: Iterator[tuple[int, str]],
+    report_time: datetime | None,
+    hostname: str | None,
 ) -> Iterator[TestRow]:
-    for number, line in enumerate(lines[1:], start=2):
+    for number, line in lines:
         record = _parse_line(name, number, line)
         if record is None or record.get("type") != "test":
             continue  # blank line, session_end, or a record type of a later minor version
@@ -133,13 +162,15 @@ def _row(
     if cls is not None and not isinstance(cls, str):
         raise ValueError(f"{name}, line {number}: class is not a string")
     classname, junit_name = junit_names(file, cls, test_name)
+    # cut as the JUnit parser cuts its attributes, so both sources keep one id
+    classname, junit_name = bounded(classname), bounded(junit_name)
     return TestRow(
         test_id=make_test_id(classname, junit_name),
         outcome=outcome,
-        module=dotted_module(file),
+        module=bounded(dotted_module(file)),
         classname=classname or None,
         name=junit_name,
-        file=file,
+        file=bounded(file),
         duration_s=_duration(name, number, record.get("durations")),
         message=_message(record),
         report_time=report_time,
@@ -174,7 +205,14 @@ def _duration(name: str, number: int, durations: Any) -> float | None:
     values = [v for v in durations.values() if v is not None]
     if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
         raise ValueError(f"{name}, line {number}: a duration is not a number")
-    return round(float(sum(values)), 6) if values else None
+    if not values:
+        return None
+    # JSON here may hold NaN, Infinity or huge numbers: such a sum is cleaned to None
+    try:
+        total = clean_duration(float(sum(values)))
+    except OverflowError:  # an integer of hundreds of digits
+        return None
+    return None if total is None else round(total, 6)
 
 
 def _message(record: dict[str, Any]) -> str | None:
@@ -198,6 +236,10 @@ def _parse_line(name: str, number: int, line: str) -> dict[str, Any] | None:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{name}, line {number}: not valid JSON ({exc.msg})") from exc
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise ValueError(f"{name}, line {number}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ValueError(f"{name}, line {number}: nested too deeply") from None
     if not isinstance(record, dict):
         raise ValueError(f"{name}, line {number}: not a JSON object")
     return record
@@ -208,3 +250,9 @@ def _text(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+def _linkage(value: Any) -> str | None:
+    """Run linkage text; a value too long to be a repo, sha, branch or workflow is dropped."""
+    text = _text(value)
+    return text if text is None or len(text) <= MAX_NAME_CHARS else None
