@@ -20,6 +20,7 @@ import math
 import random
 import threading
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -62,6 +63,10 @@ class FakeConfig:
     artifact_retention_days: int = 90
     nightly_jobs: int = 120
     tail_runs: int = 3  # runs per repo created in the last minutes before "now"
+    # workflows, branches, job and step names, actors, commit titles and test names carry
+    # quotes, SQL, HTML/JS, template syntax, Markdown specials, unicode and control
+    # characters (see HOSTILE_*); the same random draws as without it, only names differ
+    hostile_names: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +117,7 @@ class FakeJob:
     runner_group_name: str | None
     labels: tuple[str, ...]
     kind: str = "default"
+    hostile: bool = False  # step names from HOSTILE_STEP_NAMES
 
     @property
     def steps(self) -> tuple[FakeStep, ...]:
@@ -126,6 +132,8 @@ class FakeJob:
         t = start
         failed = False
         for number, (name, share, role) in enumerate(tpl, 1):
+            if self.hostile:
+                name = HOSTILE_STEP_NAMES.get(name, name)
             if end is None:  # in progress: the main step runs, the rest waits
                 if role == "pre":
                     out.append(FakeStep(name, "completed", "success", number, _dt(t), _dt(t + 1)))
@@ -182,6 +190,7 @@ class FakeArtifact:
     flaky_p: float = 0.0
     hostname: str = ""
     suite_started_at: datetime | None = None
+    hostile: bool = False  # test names from junit_sim.HOSTILE_TEST_NAMES
 
     @property
     def holds_tests(self) -> bool:
@@ -219,6 +228,7 @@ class FakeWorkflow:
     name: str
     path: str
     created_at: datetime
+    key: str = ""  # the generator's workflow (CI, Lint, Docs, Nightly) when name differs
 
 
 # --------------------------------------------------------------------------- content
@@ -235,6 +245,64 @@ _HOUR_WEIGHTS = (1, 1, 1, 1, 1, 2, 3, 5, 8, 10, 10, 9, 7, 9, 10, 10, 9, 7, 5, 3,
 _HOUR_CUM = tuple(sum(_HOUR_WEIGHTS[: i + 1]) for i in range(24))
 _COMMIT_WORDS = ("Fix", "Add", "Refactor", "Update", "Remove", "Speed up", "Document")
 _COMMIT_TOPICS = ("login flow", "cache expiry", "parser", "CLI flags", "db migrations", "docs")
+
+# ---- hostile names (FakeConfig.hostile_names): data that must stay data everywhere
+HOSTILE_SQL = "Robert'); DROP TABLE raw.workflow_runs;--"
+HOSTILE_SCRIPT = "<script>window.__pwned=1</script>"
+HOSTILE_IMG = '<img src=x onerror="window.__pwned=1">'
+HOSTILE_JINJA = "{{ 7*7 }} {% raw %} {# open comment"
+HOSTILE_MARKDOWN = "\"quoted\" name & 'apos' | a|b a\\|b `tick` ${{ secrets.X }} \\ [x](y)"
+HOSTILE_UNICODE = "\u202eevil\u202c \U0001f680 tab\there bell\u0007 line\nbreak \u00e9\u0301"
+HOSTILE_LONG = ("<b>long</b> & 'name' | " * 50)[:1000]
+#: workflow names by repo (index modulo 2) and generator workflow; both repos' CI share
+#: one name, so it can be the configured full-suite workflow
+HOSTILE_WORKFLOW_NAMES: tuple[dict[str, str], ...] = (
+    {"CI": HOSTILE_SQL, "Lint": HOSTILE_SCRIPT, "Docs": HOSTILE_IMG, "Nightly": HOSTILE_JINJA},
+    {"CI": HOSTILE_SQL, "Lint": HOSTILE_MARKDOWN, "Docs": HOSTILE_UNICODE, "Nightly": HOSTILE_LONG},
+)
+#: appended to non-default branches as a last path segment; only characters git allows in
+#: a ref (no space, control character, ``~^:?*[\\``, ``..`` or ``@{``)
+HOSTILE_BRANCH_SUFFIXES = (
+    "x');DROP-TABLE-raw.workflow_runs;--",
+    "<script>window.__pwned=1</script>",
+    "{{7*7}}-{%raw%}-${{secrets.X}}",
+    '"quoted"|a|b`tick`&amp;',
+    "\u202eevil-\U0001f680",
+)
+HOSTILE_JOB_NAMES = {
+    "lint": "lint'); DROP TABLE raw.workflow_jobs;--",
+    "build": "<script>window.__pwned=1</script> build",
+    "ruff": 'ruff "quoted" | `tick` {{ 7*7 }}',
+    "build-docs": "build-docs \u202e\U0001f680\tbell\u0007",
+    "linkcheck": '<img src=x onerror="window.__pwned=1">',
+}
+HOSTILE_STEP_NAMES = {
+    "Set up job": "Set up job'); DROP TABLE raw.workflow_jobs;--",
+    "Run": 'Run "<script>window.__pwned=1</script>"',
+    "Run pytest": "Run pytest {{ 7*7 }} ${{ secrets.X }} | `x`",
+    "Complete job": "Complete job \u202e\U0001f680\t\u0007",
+}
+HOSTILE_ACTORS = {
+    "alice-dev": "alice'); DROP TABLE raw.workflow_runs;--",
+    "bob-ops": '<img src=x onerror="window.__pwned=1">',
+    "monalisa": "mona\u202elisa\U0001f680",
+}
+HOSTILE_TITLE_SUFFIXES = (
+    "'); DROP TABLE raw.workflow_runs;--",
+    "<script>window.__pwned=1</script>",
+    "{{ 7*7 }} | `x`",
+    "\u202e\U0001f680\tbell\u0007\nsecond line",
+)
+
+
+def _pick(options: tuple[str, ...], key: str) -> str:
+    """A stable choice (crc32, not ``hash``) that draws nothing from the generators."""
+    return options[zlib.crc32(key.encode("utf-8")) % len(options)]
+
+
+def hostile_branch(branch: str) -> str:
+    """``branch`` with a hostile last segment; ``main`` stays ``main``."""
+    return branch if branch == "main" else f"{branch}/{_pick(HOSTILE_BRANCH_SUFFIXES, branch)}"
 
 
 def _job_specs(workflow: str, nightly_jobs: int) -> tuple[tuple[str, str, float], ...]:
@@ -332,7 +400,8 @@ class FakeWorld:
         return None
 
     def workflow(self, repo: str, name: str) -> FakeWorkflow:
-        return next(w for w in self.workflows[repo] if w.name == name)
+        """The workflow called ``name``, or made as generator workflow ``name``."""
+        return next(w for w in self.workflows[repo] if name in (w.name, w.key))
 
     def sorted_runs(self, repo: str) -> list[FakeRun]:
         """Runs of ``repo`` ascending by (created_at, run_id); the list is shared."""
@@ -377,18 +446,23 @@ class FakeWorld:
                     cls.add("f")
         return {k for k, v in seen.items() if len(v) == 2}
 
+    def _test_ids(self, ids: frozenset[str]) -> frozenset[str]:
+        if not self.config.hostile_names:
+            return ids
+        return frozenset(junit_sim.hostile_test_id(t) for t in ids)
+
     @property
     def flaky_tests(self) -> frozenset[str]:
-        return junit_sim.FLAKY_TEST_IDS
+        return self._test_ids(junit_sim.FLAKY_TEST_IDS)
 
     @property
     def slow_tests(self) -> frozenset[str]:
         """Tests made with a median above 1 s (robust once a test has ~30 executions)."""
-        return junit_sim.SLOW_TEST_IDS
+        return self._test_ids(junit_sim.SLOW_TEST_IDS)
 
     @property
     def consistently_slow_tests(self) -> frozenset[str]:
-        return junit_sim.CONSISTENTLY_SLOW_TEST_IDS
+        return self._test_ids(junit_sim.CONSISTENTLY_SLOW_TEST_IDS)
 
     def test_executions(self, run: FakeRun, attempt: int) -> list[tuple[str, str, float]]:
         """(test_id, outcome, duration_s) of every test in the attempt's JUnit artifacts."""
@@ -483,9 +557,17 @@ def generate(config: FakeConfig) -> FakeWorld:
                 path,
                 start - timedelta(days=400),
             )
+            if not config.hostile_names
+            else FakeWorkflow(
+                90_000_000 + repo_ids[name] % 100_000 * 10 + k,
+                HOSTILE_WORKFLOW_NAMES[i % len(HOSTILE_WORKFLOW_NAMES)][wf],
+                path,
+                start - timedelta(days=400),
+                wf,
+            )
             for k, (wf, path) in enumerate(_WORKFLOWS)
         )
-        for name in repos
+        for i, name in enumerate(repos)
     }
     world = FakeWorld(config, start, now, repos, repo_ids, workflows)
     for name in repos:
@@ -517,6 +599,10 @@ def _skeletons(cfg: FakeConfig, repo_idx: int, start_ts: int, now_ts: int) -> li
 
     def add(ts: int, wf: str, event: str, branch: str, sha: str, prs, actor, title, broken):
         seq[0] += 1
+        if cfg.hostile_names:
+            branch = hostile_branch(branch)
+            actor = HOSTILE_ACTORS.get(actor, actor)
+            title = f"{title} {_pick(HOSTILE_TITLE_SUFFIXES, title + sha)}"
         out.append(_Skel(ts, repo_idx, seq[0], wf, event, branch, sha, prs, actor, title, broken))
 
     def group(ts: int, limit: int) -> int:
@@ -588,6 +674,12 @@ class _Builder:
         self.artifact_id = 2_000_000_000
         self.run_numbers: dict[tuple[str, str], int] = {}
         self.specs = {wf: _job_specs(wf, cfg.nightly_jobs) for wf, _ in _WORKFLOWS}
+        if cfg.hostile_names:  # test and nightly job names stay: artifacts and labels parse them
+            self.specs = {
+                wf: tuple((HOSTILE_JOB_NAMES.get(n, n), k, m) for n, k, m in specs)
+                for wf, specs in self.specs.items()
+            }
+        self.wf_key = ""
 
     def build(self, sk: _Skel, run_id: int) -> None:
         cfg, world = self.cfg, self.world
@@ -596,6 +688,7 @@ class _Builder:
         key = (repo, sk.workflow)
         self.run_numbers[key] = self.run_numbers.get(key, 0) + 1
         self.run_seed = mix64(cfg.seed, run_id)
+        self.wf_key = sk.workflow
         rng = random.Random(self.run_seed)
         run = FakeRun(
             repo,
@@ -623,6 +716,8 @@ class _Builder:
         other_done = False
         for n in range(1, cfg.max_attempts + 1):
             actor = sk.actor if n == 1 or rng.random() < 0.7 else rng.choice(_ACTORS)
+            if cfg.hostile_names:
+                actor = HOSTILE_ACTORS.get(actor, actor)
             attempt, arts = self._attempt(rng, run, n, created if n == 1 else start, start, actor)
             run.attempts.append(attempt)
             run.artifacts.extend(arts)
@@ -657,7 +752,7 @@ class _Builder:
 
     def _attempt(self, rng, run: FakeRun, n: int, created: int, start: int, actor: str):
         cfg, now = self.cfg, self.now
-        wf = run.workflow_name
+        wf = self.wf_key
         u = rng.random()
         mode = "normal"
         if n == 1 and u < cfg.startup_failure_p:
@@ -693,6 +788,7 @@ class _Builder:
                 None,
                 ("ubuntu-latest",),
                 kind,
+                hostile=cfg.hostile_names,
             )
             return FakeAttempt(
                 n, "completed", "skipped", _dt(start), _dt(start + 2), actor, (job,)
@@ -749,6 +845,7 @@ class _Builder:
                     None,
                     labels,
                     kind,
+                    hostile=cfg.hostile_names,
                 )
                 all_done = False
             elif jend > now:
@@ -766,6 +863,7 @@ class _Builder:
                     "GitHub Actions",
                     labels,
                     kind,
+                    hostile=cfg.hostile_names,
                 )
                 all_done = False
                 any_started = True
@@ -785,6 +883,7 @@ class _Builder:
                     "GitHub Actions",
                     labels,
                     kind,
+                    hostile=cfg.hostile_names,
                 )
                 any_started = True
                 end_max = max(end_max, jend)
@@ -854,6 +953,7 @@ class _Builder:
             self.cfg.flaky_test_p,
             hostname.replace(" ", "-").lower(),
             suite_started,
+            self.cfg.hostile_names and suite_seed is not None,
         )
 
 
@@ -864,7 +964,9 @@ def artifact_executions(artifact: FakeArtifact) -> list[tuple[str, str, float]]:
     """(test_id, outcome, duration_s) held by a JUnit artifact; [] for other artifacts."""
     if artifact.suite_seed is None:
         return []
-    results = junit_sim.run_suite(artifact.suite_seed, artifact.broken_tests, artifact.flaky_p)
+    results = junit_sim.run_suite(
+        artifact.suite_seed, artifact.broken_tests, artifact.flaky_p, hostile=artifact.hostile
+    )
     return [(r.test_id, r.outcome, r.duration_s) for r in results]
 
 
@@ -872,7 +974,9 @@ def junit_xml(artifact: FakeArtifact) -> bytes:
     """The JUnit XML a test artifact carries (deterministic)."""
     if artifact.suite_seed is None:
         raise ValueError(f"artifact {artifact.name} holds no test report")
-    results = junit_sim.run_suite(artifact.suite_seed, artifact.broken_tests, artifact.flaky_p)
+    results = junit_sim.run_suite(
+        artifact.suite_seed, artifact.broken_tests, artifact.flaky_p, hostile=artifact.hostile
+    )
     ts = artifact.suite_started_at or artifact.created_at
     return junit_sim.junit_xml(results, timestamp=ts, hostname=artifact.hostname or "runner")
 
