@@ -159,7 +159,9 @@ def evaluate_target(duckdb: DuckDBStore, target: Target) -> AssetCheckResult:
             "FROM kpi.targets WHERE kpi = ? AND day = ? ORDER BY repo",
             [target.kpi, day],
         )
-        worst = markdown_table(con, target.worst_sql.format(limit=WORST_LIMIT), [window_start, day])
+        worst_sql = target.worst_sql.format(limit=WORST_LIMIT)
+        worst = markdown_table(con, worst_sql, [window_start, day])
+        worst_rows = con.execute(worst_sql, [window_start, day]).fetchall()
     breaches = [r for r in rows if r[6] == "breach"]
     repo, value, goal, comparator, baseline, _, status = rows[0]
     metadata = {
@@ -175,6 +177,13 @@ def evaluate_target(duckdb: DuckDBStore, target: Target) -> AssetCheckResult:
         "breached_repos": [r[0] for r in breaches],
         "per_repo": MetadataValue.md(per_repo),
         "worst_workflows": MetadataValue.md(worst),
+        # the same rows as data, for alerts: (repo, workflow, the ranking's first measure)
+        "worst": MetadataValue.json(
+            [
+                {"repo": r[0], "workflow": r[1], "value": None if r[2] is None else float(r[2])}
+                for r in worst_rows
+            ]
+        ),
     }
     return AssetCheckResult(
         passed=not breaches,

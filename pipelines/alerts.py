@@ -5,6 +5,10 @@ handled), so each evaluation alerts exactly once even when checks run in differe
 or a check is added later. A delivery that fails is not marked handled: the next tick
 retries it. The webhook URL is a secret: it is never logged, and errors from the HTTP
 client (whose messages include the URL) are rephrased before they are logged.
+
+Every string from the data (workflow and repo names, check descriptions, error messages)
+goes through :func:`slack_escape`, so a name is shown as text: it cannot open a link,
+mention ``<!channel>`` or end the message's own link.
 """
 
 import dataclasses
@@ -107,6 +111,12 @@ def send_alert(
     return False
 
 
+def slack_escape(text: object) -> str:
+    """``text`` as Slack shows it literally: ``&``, ``<`` and ``>`` as the three entities
+    Slack decodes (its only control characters in message text)."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _ui_link(path: str) -> str | None:
     base = settings.get(settings.DAGSTER_URL).rstrip("/")
     return f"{base}/{path.lstrip('/')}" if base else None
@@ -115,7 +125,21 @@ def _ui_link(path: str) -> str | None:
 def _fmt(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
-    return str(value)
+    return slack_escape(value)
+
+
+def _worst_lines(worst: object) -> list[str]:
+    """One line per workflow of a target check's ``worst`` metadata (a JSON list)."""
+    if not isinstance(worst, list) or not worst:
+        return []
+    lines = ["worst workflows:"]
+    for row in worst:
+        if not isinstance(row, dict):
+            continue
+        name = f"{_fmt(row.get('repo'))} · {_fmt(row.get('workflow'))}"
+        value = row.get("value")
+        lines.append(f"• {name}: {_fmt(value)}" if value is not None else f"• {name}")
+    return lines
 
 
 @dataclass(frozen=True)
@@ -130,17 +154,22 @@ class CheckAlert:
     description: str | None
 
     def text(self) -> str:
-        """Slack-compatible message text: the check, value, target, partition and a link."""
+        """Slack-compatible message text: the check, value, target, the worst workflows,
+        partition and a link; every string from the data escaped for Slack."""
         asset = self.check.asset_key.to_user_string()
-        lines = [f"*{self.severity}* check `{self.check.name}` failed on `{asset}`"]
+        lines = [
+            f"*{self.severity}* check `{slack_escape(self.check.name)}` failed on "
+            f"`{slack_escape(asset)}`"
+        ]
         if self.description:
-            lines.append(self.description)
+            lines.append(slack_escape(self.description))
         for key in ("value", "target", "comparator", "status", "window", "violations"):
             if key in self.metadata:
                 lines.append(f"{key}: {_fmt(self.metadata[key])}")
         if self.metadata.get("breached_repos"):
-            lines.append(f"repos: {', '.join(map(str, self.metadata['breached_repos']))}")
-        lines.append(f"partition: {self.partition or '-'}")
+            lines.append(f"repos: {', '.join(map(_fmt, self.metadata['breached_repos']))}")
+        lines += _worst_lines(self.metadata.get("worst"))
+        lines.append(f"partition: {slack_escape(self.partition or '-')}")
         link = _ui_link(f"assets/{'/'.join(self.check.asset_key.path)}?view=checks")
         if link:
             lines.append(f"<{link}|Open in Dagster>")
@@ -258,12 +287,12 @@ def build_check_alert_sensor(
 def run_failure_text(context: RunFailureSensorContext) -> str:
     """Slack-compatible text for a failed run: job, run id, partition, error and a link."""
     run = context.dagster_run
-    lines = [f"*Run failed*: job `{run.job_name}` run `{run.run_id}`"]
+    lines = [f"*Run failed*: job `{slack_escape(run.job_name)}` run `{run.run_id}`"]
     partition = _run_partition(dict(run.tags))
-    lines.append(f"partition: {partition or '-'}")
+    lines.append(f"partition: {slack_escape(partition or '-')}")
     message = context.failure_event.message if context.failure_event else None
     if message:
-        lines.append(message[:500])
+        lines.append(slack_escape(message[:500]))
     link = _ui_link(f"runs/{run.run_id}")
     if link:
         lines.append(f"<{link}|Open in Dagster>")

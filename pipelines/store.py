@@ -129,7 +129,8 @@ def markdown_table(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[An
             return ""
         if isinstance(v, float):
             return f"{v:.4g}"
-        return str(v).replace("|", "\\|")
+        # one line per row (a line break ends it); backslashes escaped so they show as written
+        return " ".join(str(v).split()).replace("\\", "\\\\").replace("|", "\\|")
 
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
