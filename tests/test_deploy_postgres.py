@@ -1,0 +1,300 @@
+"""The production instance config (deploy/dagster.yaml) on a real PostgreSQL server.
+
+A throwaway PostgreSQL cluster is created with the machine's own ``initdb``/``pg_ctl``
+(``make postgres`` installs Debian's package), the real ``deploy/dagster.yaml`` is put in a
+temporary DAGSTER_HOME with the connection in ``DAGSTER_PG_*`` variables, and one day of the
+raw GitHub assets runs through that instance against the fake GitHub server. Expected rows
+come from the generated world; expected limits come from the YAML files themselves.
+"""
+
+import glob
+import os
+import pwd
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import psutil
+import psycopg2
+import pytest
+import yaml
+from dagster import DagsterInstance
+from dagster._core.run_coordinator import QueuedRunCoordinator
+from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
+
+from assets.github import github_workflow_jobs, github_workflow_runs
+from pipelines import store
+from pipelines.fake_github.generator import FakeWorld
+from pipelines.materialize import materialize_range
+from tests.conftest import END, raw_resources
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+PG_USER = "dagster"
+PG_DB = "ci_metrics_dagster"
+
+
+def _pg_bin_dir() -> Path:
+    """The directory holding ``initdb`` and ``pg_ctl`` (PATH first, then Debian's layout)."""
+    on_path = shutil.which("pg_ctl")
+    if on_path:
+        real = Path(os.path.realpath(on_path)).parent
+        if (real / "initdb").exists():
+            return real
+
+    def version(p: str) -> int:
+        m = re.search(r"/postgresql/(\d+)/bin", p)
+        return int(m.group(1)) if m else 0
+
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=version)
+    found = [d for d in found if os.path.exists(f"{d}/initdb") and os.path.exists(f"{d}/pg_ctl")]
+    if not found:
+        pytest.fail("PostgreSQL's initdb/pg_ctl not found: `make postgres` installs them")
+    return Path(found[-1])
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class PostgresServer:
+    """A running throwaway cluster and how to reach it."""
+
+    port: int
+    password: str
+    data: Path
+
+    def env(self) -> dict[str, str]:
+        """The variables deploy/dagster.yaml reads its connection from."""
+        return {
+            "DAGSTER_PG_USERNAME": PG_USER,
+            "DAGSTER_PG_PASSWORD": self.password,
+            "DAGSTER_PG_HOST": "127.0.0.1",
+            "DAGSTER_PG_DB": PG_DB,
+            "DAGSTER_PG_PORT": str(self.port),
+        }
+
+    def connect(self, dbname: str = PG_DB):
+        return psycopg2.connect(
+            host="127.0.0.1", port=self.port, user=PG_USER, password=self.password, dbname=dbname
+        )
+
+
+@pytest.fixture
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server on a free loopback port, stopped (and checked gone) afterwards.
+
+    PostgreSQL refuses to run as root: as root, the cluster belongs to the ``postgres``
+    user and its commands run through ``runuser``.
+    """
+    bin_dir = _pg_bin_dir()
+    base = Path(tempfile.mkdtemp(prefix="ci-metrics-pg-"))  # in /tmp: reachable by postgres
+    data, sockets, pwfile, log = base / "data", base / "sock", base / "pw", base / "server.log"
+    sockets.mkdir()
+    password = secrets.token_urlsafe(18)
+    pwfile.write_text(password + "\n")
+    as_root = os.geteuid() == 0
+    if as_root:
+        owner = pwd.getpwnam("postgres")
+        for p in (base, sockets, pwfile):
+            os.chown(p, owner.pw_uid, owner.pw_gid)
+
+    def run(*cmd: str, timeout: float = 90) -> subprocess.CompletedProcess:
+        full = ["runuser", "-u", "postgres", "--", *cmd] if as_root else list(cmd)
+        return subprocess.run(full, capture_output=True, text=True, timeout=timeout, check=False)
+
+    init = run(
+        str(bin_dir / "initdb"),
+        "-D", str(data),
+        "-U", PG_USER,
+        f"--pwfile={pwfile}",
+        "--auth-local=trust",
+        "--auth-host=scram-sha-256",  # the Dagster processes log in with the password
+        "--encoding=UTF8",
+        "--no-locale",
+        "--no-sync",
+    )  # fmt: skip
+    assert init.returncode == 0, init.stdout + init.stderr
+    pwfile.unlink()
+    server = None
+    try:
+        for _ in range(3):  # a free port can be taken between choosing and binding it
+            port = _free_port()
+            opts = (
+                f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 "
+                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            )
+            start = run(
+                str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log),
+                "-w", "-t", "60", "-o", opts, "start",
+            )  # fmt: skip
+            if start.returncode == 0:
+                server = PostgresServer(port=port, password=password, data=data)
+                break
+        assert server is not None, log.read_text() if log.exists() else start.stderr
+        con = server.connect("postgres")
+        try:
+            con.autocommit = True  # CREATE DATABASE refuses to run in a transaction
+            with con.cursor() as cur:
+                cur.execute(f"CREATE DATABASE {PG_DB}")
+        finally:
+            con.close()
+        yield server
+    finally:
+        pid_file = data / "postmaster.pid"
+        pid = int(pid_file.read_text().split()[0]) if pid_file.exists() else None
+        if pid is not None:
+            run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+            deadline = time.monotonic() + 30
+            while psutil.pid_exists(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+        shutil.rmtree(base, ignore_errors=True)
+        if pid is not None:
+            assert not psutil.pid_exists(pid), f"postmaster {pid} still running"
+
+
+def _deploy_config() -> dict:
+    return yaml.safe_load((DEPLOY / "dagster.yaml").read_text())
+
+
+def _world_day(world: FakeWorld, day) -> tuple[set[tuple], int]:
+    """Attempt keys and job count the generator made for runs created on ``day``."""
+    runs = world.runs_created_between(day, day)
+    attempts = {(r.repo, r.run_id, a.run_attempt) for r in runs for a in r.attempts}
+    jobs = sum(len(a.jobs) for r in runs for a in r.attempts)
+    return attempts, jobs
+
+
+@pytest.mark.slow
+def test_one_day_runs_on_the_postgres_instance(
+    postgres: PostgresServer, fake_github, small_world, tmp_path, monkeypatch
+):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(DEPLOY / "dagster.yaml", home / "dagster.yaml")  # the real file, unchanged
+    for key, value in postgres.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    config = _deploy_config()
+    db_path = tmp_path / "ci_metrics.duckdb"
+    day = END - timedelta(days=1)
+    raw_assets = [github_workflow_runs, github_workflow_jobs]
+
+    with DagsterInstance.get() as instance:
+        # every kind of state goes to PostgreSQL, runs wait in the queue within the file's limits
+        assert isinstance(instance.run_storage, PostgresRunStorage)
+        assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
+        assert isinstance(instance.schedule_storage, PostgresScheduleStorage)
+        assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
+        concurrency = instance.get_concurrency_config()
+        runs_cfg = config["concurrency"]["runs"]
+        assert concurrency.run_queue_config.max_concurrent_runs == runs_cfg["max_concurrent_runs"]
+        assert list(concurrency.run_queue_config.tag_concurrency_limits) == list(
+            runs_cfg["tag_concurrency_limits"]
+        )
+        assert concurrency.pool_config.default_pool_limit == 1
+        assert not instance.telemetry_enabled
+
+        result = materialize_range(
+            day, day, resources=raw_resources(fake_github, db_path), instance=instance
+        )
+        assert result.success
+        run_id = result.run_id
+
+    # What Dagster stored, read straight from PostgreSQL
+    con = postgres.connect()
+    with con.cursor() as cur:
+        cur.execute("SELECT status FROM runs WHERE run_id = %s", [run_id])
+        assert cur.fetchall() == [("SUCCESS",)]
+        cur.execute(
+            "SELECT asset_key, partition FROM event_logs "
+            "WHERE run_id = %s AND dagster_event_type = 'ASSET_MATERIALIZATION'",
+            [run_id],
+        )
+        materialized = cur.fetchall()
+        # the pool every DuckDB writer is in got the file's default limit, kept in Postgres
+        cur.execute('SELECT "limit" FROM concurrency_limits WHERE concurrency_key = %s', ["duckdb"])
+        pool_limits = cur.fetchall()
+        cur.execute(
+            "SELECT count(*), count(run_id) FROM concurrency_slots WHERE concurrency_key = %s",
+            ["duckdb"],
+        )
+        slots, held = cur.fetchone()
+    con.close()
+    assert sorted(materialized) == sorted((a.key.to_string(), day.isoformat()) for a in raw_assets)
+    default_limit = config["concurrency"]["pools"]["default_limit"]
+    assert pool_limits == [(default_limit,)]
+    assert (slots, held) == (default_limit, 0)  # one slot, released when the run ended
+
+    # and DuckDB holds exactly that day's runs and jobs
+    want_attempts, want_jobs = _world_day(small_world, day)
+    assert len(want_attempts) >= 20  # two repos, ~25 runs a day each: not trivially small
+    with store.connect(db_path, read_only=True) as duck:
+        got = set(
+            duck.execute("SELECT repo, run_id, run_attempt FROM raw.workflow_runs").fetchall()
+        )
+        jobs = duck.execute("SELECT count(*) FROM raw.workflow_jobs").fetchone()[0]
+    assert got == want_attempts
+    assert jobs == want_jobs
+
+
+def test_deploy_files_agree():
+    """The image, the Helm values and the instance file describe the same deployment."""
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    values = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())
+    instance = _deploy_config()
+
+    # the code server listens where the chart looks for it
+    (deployment,) = values["dagster-user-deployments"]["deployments"]
+    exposed = re.search(r"^EXPOSE (\d+)", dockerfile, re.M)
+    assert exposed and int(exposed.group(1)) == deployment["port"]
+    assert re.search(rf'"-p",\s*"{deployment["port"]}"', dockerfile)
+    assert deployment["codeServerArgs"] == ["-m", "pipelines.definitions"]
+    assert "pipelines.definitions" in dockerfile
+    assert deployment["includeConfigInLaunchedRuns"]["enabled"]  # runs get env, secret, volume
+
+    # the DuckDB file is on the claimed volume, in the image and in the chart alike
+    env = {e["name"]: e.get("value") for e in deployment["env"]}
+    (mount,) = deployment["volumeMounts"]
+    (volume,) = deployment["volumes"]
+    assert volume["name"] == mount["name"]
+    claim = volume["persistentVolumeClaim"]["claimName"]
+    (pvc,) = [m for m in values["extraManifests"] if m["kind"] == "PersistentVolumeClaim"]
+    assert pvc["metadata"]["name"] == claim
+    assert pvc["spec"]["accessModes"] == ["ReadWriteOnce"]
+    for key in ("CI_METRICS_DB", "CI_METRICS_JUNIT_DIR", "CI_METRICS_OUTPUT_DIR"):
+        assert env[key].startswith(mount["mountPath"] + "/"), key
+        assert re.search(rf"{key}={re.escape(env[key])}\b", dockerfile), key
+    assert "GITHUB_TOKEN" not in env  # the token only comes from the Secret
+    assert deployment["envSecrets"]
+
+    # one run launcher per run pod, and the same limits as deploy/dagster.yaml
+    assert values["runLauncher"]["type"] == "K8sRunLauncher"
+    chart = values["concurrency"]
+    assert chart["enabled"]
+    assert chart["pools"]["defaultLimit"] == instance["concurrency"]["pools"]["default_limit"]
+    runs = instance["concurrency"]["runs"]
+    assert chart["runs"]["maxConcurrentRuns"] == runs["max_concurrent_runs"]
+    assert chart["runs"]["tagConcurrencyLimits"] == runs["tag_concurrency_limits"]
+    queued = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
+    assert queued["maxConcurrentRuns"] is None and not queued["tagConcurrencyLimits"]
+    assert values["telemetry"]["enabled"] is False is instance["telemetry"]["enabled"]
+
+    # the image installs the extra that brings PostgreSQL storage and the Kubernetes launcher
+    assert re.search(r'pip install "\S+\[deploy\]"', dockerfile)
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    names = {re.split(r"[<>=;\s]", d)[0] for d in extra["optional-dependencies"]["deploy"]}
+    assert {"dagster-postgres", "dagster-k8s"} <= names
+    assert re.search(r"^USER (?!root|0\b)\S+", dockerfile, re.M)
