@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 
-.PHONY: setup demo test lint format dev bench clean browser reliability
+.PHONY: setup demo test lint format dev bench clean browser postgres reliability
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,14 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    --no-install-recommends chromium; }
 
-test: setup lint browser
+# The deployment test runs a throwaway server with Debian's initdb/pg_ctl (not on PATH there).
+postgres:
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "installing Debian's postgresql for the deployment test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends postgresql; }
+
+test: setup lint browser postgres
 	$(BIN)/pytest -n 2 --dist loadfile --timeout 900 $(PYTEST_ARGS)
 
 # Runs tests/reliability and regenerates docs/reliability.md from what the cases measured.
