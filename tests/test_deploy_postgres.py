@@ -27,8 +27,7 @@ import psutil
 import psycopg2
 import pytest
 import yaml
-from dagster import DagsterInstance
-from dagster._core.run_coordinator import QueuedRunCoordinator
+from dagster import DagsterInstance, QueuedRunCoordinator
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 
 from assets.github import github_workflow_jobs, github_workflow_runs
@@ -115,21 +114,21 @@ def postgres() -> Iterator[PostgresServer]:
         full = ["runuser", "-u", "postgres", "--", *cmd] if as_root else list(cmd)
         return subprocess.run(full, capture_output=True, text=True, timeout=timeout, check=False)
 
-    init = run(
-        str(bin_dir / "initdb"),
-        "-D", str(data),
-        "-U", PG_USER,
-        f"--pwfile={pwfile}",
-        "--auth-local=trust",
-        "--auth-host=scram-sha-256",  # the Dagster processes log in with the password
-        "--encoding=UTF8",
-        "--no-locale",
-        "--no-sync",
-    )  # fmt: skip
-    assert init.returncode == 0, init.stdout + init.stderr
-    pwfile.unlink()
     server = None
     try:
+        init = run(
+            str(bin_dir / "initdb"),
+            "-D", str(data),
+            "-U", PG_USER,
+            f"--pwfile={pwfile}",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",  # the Dagster processes log in with the password
+            "--encoding=UTF8",
+            "--no-locale",
+            "--no-sync",
+        )  # fmt: skip
+        assert init.returncode == 0, init.stdout + init.stderr
+        pwfile.unlink()
         for _ in range(3):  # a free port can be taken between choosing and binding it
             port = _free_port()
             opts = (
