@@ -7,7 +7,14 @@ It only reads the store; the files are the output.
 
 from pathlib import Path
 
-from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    BackfillPolicy,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
 from assets.kpi import TABLES, kpi_key
 from pipelines import settings
@@ -30,6 +37,7 @@ class DashboardConfig(Config):
     group_name="reports",
     deps=[kpi_key(t.name) for t in TABLES],
     kinds={"html", "duckdb"},
+    backfill_policy=BackfillPolicy.single_run(),  # may join a ranged run; runs once in it
     description=(
         "Self-contained HTML dashboard, summary.md and metrics-report.json in "
         f"{settings.OUTPUT_DIR.key} (default {settings.OUTPUT_DIR.default})."

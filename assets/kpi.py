@@ -320,14 +320,13 @@ def _make_asset(spec: KpiTable) -> AssetsDefinition:
         "kinds": {"duckdb", "sql"},
         "pool": "duckdb",
         "description": f"kpi.{spec.name}: {spec.description}",
+        # window tables too, so a ranged run (`dagster asset materialize --partition-range`)
+        # may include them: they run once, as of the range's last day
+        "backfill_policy": BackfillPolicy.single_run(),
     }
     if spec.per_day:
 
-        @asset(
-            **common,
-            partitions_def=daily_partitions,
-            backfill_policy=BackfillPolicy.single_run(),
-        )
+        @asset(**common, partitions_def=daily_partitions)
         def _per_day(context: AssetExecutionContext, duckdb: DuckDBStore) -> MaterializeResult:
             window = context.partition_time_window
             first, last = window.start.date(), (window.end - timedelta(days=1)).date()
