@@ -109,7 +109,10 @@ def summary_lines(summary: IngestSummary) -> list[str]:
     return lines
 
 
-@op(description="Ingest the named JUnit XML / plugin files into raw.test_results.")
+@op(
+    description="Ingest the named JUnit XML / plugin files into raw.test_results.",
+    pool="duckdb",  # one writer of the DuckDB file at a time, as for the assets
+)
 def ingest_test_files(
     context: OpExecutionContext, config: IngestFilesConfig, duckdb: DuckDBStore
 ) -> None:

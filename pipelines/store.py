@@ -47,14 +47,21 @@ def connect(
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open ``path`` (creating the schema when writable), yield it, always close it.
 
+    ``path`` is a local file, or ``md:<database>`` for MotherDuck (its token comes from
+    ``motherduck_token`` in the environment, as DuckDB reads it).
+
     ``memory_limit`` caps DuckDB for this connection (e.g. :data:`LOAD_MEMORY_LIMIT`
     for bulk loads, which spill instead); ``CI_METRICS_DUCKDB_MEMORY_LIMIT`` wins.
     """
-    path = Path(path)
-    if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    elif not path.exists():
-        raise FileNotFoundError(f"DuckDB store {path} does not exist yet: materialize assets first")
+    remote = str(path).startswith("md:")  # MotherDuck: a database name, not a local file
+    if not remote:
+        path = Path(path)
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif not path.exists():
+            raise FileNotFoundError(
+                f"DuckDB store {path} does not exist yet: materialize assets first"
+            )
     deadline = time.monotonic() + retry_s
     delay = 0.05
     while True:

@@ -4,6 +4,7 @@ import subprocess
 import sys
 import time
 
+import duckdb
 import pytest
 
 from pipelines import store
@@ -87,3 +88,12 @@ def test_memory_limit_is_applied_and_validated(tmp_path, monkeypatch) -> None:
     with pytest.raises(ValueError, match="not a size"):
         with store.connect(tmp_path / "s.duckdb"):
             pass
+
+
+def test_a_motherduck_path_goes_to_duckdb_not_the_file_system(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("motherduck_token", raising=False)
+    for read_only in (True, False):
+        with pytest.raises(duckdb.Error), store.connect("md:ci_metrics", read_only=read_only):
+            pass  # no extension or token here: DuckDB's own error, not "file missing"
+    assert list(tmp_path.iterdir()) == []  # no local folder or file was made for it
