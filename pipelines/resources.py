@@ -33,7 +33,7 @@ class GitHubAPI(ConfigurableResource):
     api_url: str = settings.GITHUB_API_URL.default
     token: str = Field(default="", repr=False)  # never shown in reprs, logs or errors
     repos: str = ""
-    max_rate_limit_wait_s: float = float(settings.MAX_RATE_LIMIT_WAIT_S.default)
+    max_rate_limit_wait_s: int = int(settings.MAX_RATE_LIMIT_WAIT_S.default)  # whole seconds
     concurrency: int = int(settings.CONCURRENCY.default)
 
     def repo_list(self) -> list[str]:
