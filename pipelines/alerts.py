@@ -44,6 +44,17 @@ TIMEOUT_S = 10.0
 HISTORY_LIMIT = 50  # newest check executions read per check and tick
 
 
+def _webhook_forms(secret: str) -> list[str]:
+    """The webhook URL as configured and as the HTTP client prints it: httpx logs its
+    normalized form (lower-case scheme and host, spaces and the like escaped)."""
+    forms = {secret.strip()}
+    try:
+        forms.add(str(httpx.URL(secret.strip())))
+    except httpx.InvalidURL:
+        pass
+    return sorted((f for f in forms if f), key=len, reverse=True)
+
+
 class _RedactWebhook(logging.Filter):
     """Replace the webhook URL in log records of the HTTP client (it logs every request URL)."""
 
@@ -51,8 +62,11 @@ class _RedactWebhook(logging.Filter):
         secret = settings.get(settings.ALERT_WEBHOOK_URL)
         if secret:
             message = record.getMessage()
-            if secret in message:
-                record.msg, record.args = message.replace(secret, "<webhook>"), ()
+            redacted = message
+            for form in _webhook_forms(secret):
+                redacted = redacted.replace(form, "<webhook>")
+            if redacted != message:
+                record.msg, record.args = redacted, ()
         return True
 
 
@@ -84,6 +98,7 @@ def send_alert(
     """
     log = log or logger
     url = webhook_url if webhook_url is not None else settings.get(settings.ALERT_WEBHOOK_URL)
+    url = url.strip()  # a secret read from a file often ends in a newline
     if not url:
         log.warning("alert (no webhook configured): %s", text)
         return True
@@ -98,7 +113,7 @@ def send_alert(
             reason = _describe_failure(exc)
             if exc.response.status_code != 429 and exc.response.status_code < 500:
                 break  # a 4xx other than 429 will not get better by retrying
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             reason = _describe_failure(exc)
         if attempt < retries:
             time.sleep((BACKOFF_S if backoff_s is None else backoff_s) * 2 ** (attempt - 1))
