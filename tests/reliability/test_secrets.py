@@ -44,7 +44,7 @@ from pipelines import alerts, store
 from pipelines.fake_github.faults import Faults
 from pipelines.fake_github.generator import FakeConfig, generate
 from pipelines.fake_github.server import FakeGitHubServer
-from pipelines.materialize import local_instance, run_pipeline
+from pipelines.materialize import local_instance, materialize_range, run_pipeline
 from tests.conftest import END
 
 pytestmark = pytest.mark.slow
@@ -226,11 +226,11 @@ def test_no_secret_reaches_any_output(
         }
         assert "run_flakiness_rate_target" in failed_checks
 
-        # an unrecoverable rate limit: the next run fails with an exception
+        # an unrecoverable rate limit: the next extraction run fails with an exception
         n = server.stats.snapshot()["api_requests"]
         server.faults = Faults(primary_exhaust_after=n + 2, primary_reset_s=7200)
         with pytest.raises(Exception) as excinfo:
-            run_pipeline(FIRST, LAST, resources=resources(), instance=instance)
+            materialize_range(FIRST, LAST, resources=resources(), instance=instance)
         raised.append(excinfo.value)
         (failed_run,) = instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.FAILURE]))
         (failure,) = [
@@ -287,11 +287,10 @@ def test_no_secret_reaches_any_output(
         scan = Scan()
         runs = instance.get_runs()
         for run in runs:
-            scan.text("run config and tags", run.run_id, serialize_value(run))
-            scan.text("run config and tags", run.run_id, str(run.run_config) + str(run.tags))
-            for entry in instance.all_logs(run.run_id):
-                scan.text("event log", run.run_id, serialize_value(entry))
-                scan.text("event log", run.run_id, str(entry))
+            both = f"{serialize_value(run)}\n{run.run_config}\n{run.tags}"
+            scan.text("run config and tags", run.run_id, both)
+            for entry in instance.all_logs(run.run_id):  # one item per event, both renderings
+                scan.text("event log", run.run_id, f"{serialize_value(entry)}\n{entry}")
         for r in results:
             for event in r.get_asset_materialization_events():
                 meta = event.materialization.metadata
