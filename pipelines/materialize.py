@@ -7,8 +7,10 @@ instance (``DAGSTER_HOME``, else an ephemeral one), so they show up in the UI.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 
 from dagster import DagsterInstance, ExecuteInProcessResult, materialize
 
@@ -16,10 +18,34 @@ from pipelines.partitions import range_tags
 
 
 def local_instance() -> DagsterInstance:
-    """The instance under ``DAGSTER_HOME`` when set, else a throwaway one."""
-    if os.environ.get("DAGSTER_HOME"):
-        return DagsterInstance.get()
+    """The instance under ``DAGSTER_HOME`` when set, else a throwaway one.
+
+    Opening an instance for the first time creates its SQLite storage, which two
+    processes started together (two ``ci-metrics materialize``) race on ("table
+    alembic_version already exists"); a lock file in ``DAGSTER_HOME`` takes turns.
+    """
+    home = os.environ.get("DAGSTER_HOME")
+    if home:
+        with _opening_lock(Path(home)):
+            return DagsterInstance.get()
     return DagsterInstance.ephemeral()
+
+
+@contextmanager
+def _opening_lock(home: Path) -> Iterator[None]:
+    """An exclusive lock on ``home/.ci-metrics-open.lock`` while the block runs (POSIX)."""
+    try:
+        import fcntl
+    except ImportError:  # no flock: open unguarded, as Dagster itself does
+        yield
+        return
+    home.mkdir(parents=True, exist_ok=True)
+    with (home / ".ci-metrics-open.lock").open("a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def materialize_range(
