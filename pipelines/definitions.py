@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dagster import Definitions, EnvVar
+from dagster import Definitions, EnvVar, in_process_executor
 
 from assets.dashboard import dashboard
 from assets.github import github_workflow_jobs, github_workflow_runs
@@ -52,4 +52,7 @@ defs = Definitions(
     schedules=[daily_pipeline_schedule, weekly_reread_schedule],
     sensors=[github_runs_sensor, junit_drop_folder, *alert_sensors],
     resources=resources(),
+    # Steps run one at a time anyway (one DuckDB writer: pool `duckdb`, limit 1), so a
+    # run executes them in its own process rather than paying a subprocess per step.
+    executor=in_process_executor,
 )

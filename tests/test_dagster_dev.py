@@ -1,5 +1,8 @@
-"""`dagster dev` on the workspace file: the code location loads in the webserver, and the
-daemon runs the drop-folder sensor, whose run ingests a report into DuckDB."""
+"""`dagster dev` on the workspace file, driven through the webserver's GraphQL API: the
+location loads with every asset, check, job, schedule and sensor; a ranged backfill
+completes with its KPI checks evaluated; both sensors launch their runs through the
+daemon; after a restart their cursors hold, so they launch nothing twice; and shutting
+down leaves no process behind."""
 
 import os
 import shutil
@@ -8,27 +11,67 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import psutil
+import pytest
 
 from pipelines import store
+from pipelines.definitions import defs
+from pipelines.fake_github.generator import FakeConfig, generate
+from pipelines.fake_github.server import FakeGitHubServer
+from tests.conftest import END, TOKEN
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 ROOT = Path(__file__).resolve().parents[1]
+LOCATION = {"repositoryLocationName": "ci_metrics", "repositoryName": "__repository__"}
 REPORT = (
     b'<?xml version="1.0"?><testsuite name="pytest" timestamp="2025-05-01T08:00:00">'
     b'<testcase classname="tests.test_x" name="test_a" time="0.1"/>'
     b'<testcase classname="tests.test_x" name="test_b" time="0.2"><failure message="no"/>'
     b"</testcase></testsuite>"
 )
-QUERY = """
+LISTING = """
 { workspaceOrError { ... on Workspace { locationEntries {
     name
     locationOrLoadError {
       __typename
-      ... on RepositoryLocation { repositories { name assetNodes { assetKey { path } } } }
       ... on PythonError { message }
+      ... on RepositoryLocation { repositories {
+        name
+        assetNodes {
+          assetKey { path }
+          assetChecksOrError { ... on AssetChecks { checks { name } } }
+        }
+        jobs { name }
+        schedules { name scheduleState { status } }
+        sensors { name sensorState { status } }
+      } }
     } } } } }
+"""
+BACKFILL = """
+mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
+  __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }
+"""
+BACKFILL_STATUS = """
+query($id: String!) { partitionBackfillOrError(backfillId: $id) {
+  ... on PartitionBackfill { status runs(limit: 10) { runId status tags { key value } } } } }
+"""
+RUNS = """
+query($key: String!, $value: String!) { runsOrError(filter: {tags: [{key: $key, value: $value}]}) {
+  ... on Runs { results { runId status } } } }
+"""
+TICKS = """
+query($selector: SensorSelector!, $after: Float) { sensorOrError(sensorSelector: $selector) {
+  ... on Sensor { sensorState {
+    ticks(limit: 20, afterTimestamp: $after) { status timestamp } } } } }
+"""
+CHECK_RUNS = """
+query($key: AssetKeyInput!, $name: String!) { assetCheckExecutions(assetKey: $key,
+  checkName: $name, limit: 20) { runId status partition evaluation { success severity } } }
 """
 
 
@@ -44,11 +87,81 @@ def _wait(predicate, timeout: float, what: str):
         value = predicate()
         if value:
             return value
-        time.sleep(1)
+        time.sleep(2)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
-def test_dagster_dev_loads_the_location_and_the_daemon_ingests_dropped_files(tmp_path):
+class DagsterDev:
+    """`dagster dev` (webserver, daemon, code server) in its own session on a free port."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.port = _free_port()
+        dagster = Path(sys.executable).with_name("dagster")
+        self.proc = subprocess.Popen(
+            [str(dagster), "dev", "-w", str(ROOT / "workspace.yaml"), "-p", str(self.port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.started = time.time()
+
+    def gql(self, query: str, **variables: object) -> dict:
+        r = httpx.post(
+            f"http://127.0.0.1:{self.port}/graphql",
+            json={"query": query, "variables": variables},
+            timeout=60,
+        )
+        body = r.json()
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+    def location(self) -> dict | None:
+        try:
+            entries = self.gql(LISTING)["workspaceOrError"]["locationEntries"]
+        except (httpx.HTTPError, ValueError):
+            return None
+        loaded = [e for e in entries if e["locationOrLoadError"]]
+        return loaded[0] if loaded else None
+
+    def runs(self, key: str, value: str) -> list[dict]:
+        return self.gql(RUNS, key=key, value=value)["runsOrError"]["results"]
+
+    def ticks_since(self, sensor: str, since: float) -> list[dict]:
+        selector = {**LOCATION, "sensorName": sensor}
+        data = self.gql(TICKS, selector=selector, after=since)["sensorOrError"]
+        return [t for t in data["sensorState"]["ticks"] if t["status"] != "STARTED"]
+
+    def stop(self) -> None:
+        """SIGTERM to the whole session, then check that every process it had is gone."""
+        try:
+            family = [psutil.Process(self.proc.pid), *psutil.Process(self.proc.pid).children(True)]
+        except psutil.NoSuchProcess:
+            family = []
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+            raise AssertionError("dagster dev did not stop on SIGTERM") from None
+        _, alive = psutil.wait_procs(family, timeout=30)
+        assert not alive, f"processes left behind: {[p.pid for p in alive]}"
+
+
+def _succeeded(runs: list[dict]) -> bool:
+    return bool(runs) and all(r["status"] == "SUCCESS" for r in runs)
+
+
+def _done(runs: list[dict]) -> bool:
+    finished = {"SUCCESS", "FAILURE", "CANCELED"}
+    return bool(runs) and all(r["status"] in finished for r in runs)
+
+
+def test_dagster_dev_end_to_end(tmp_path):
+    world = generate(FakeConfig(seed=3, repos=1, days=3, end_date=END, runs_per_day=8))
     home = tmp_path / "home"
     home.mkdir()
     shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
@@ -59,57 +172,107 @@ def test_dagster_dev_loads_the_location_and_the_daemon_ingests_dropped_files(tmp
     past = time.time() - 60
     os.utime(report, (past, past))
     db = tmp_path / "dev.duckdb"
-    port = _free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("CI_METRICS_", "DAGSTER_"))},
-        "DAGSTER_HOME": str(home),
-        "CI_METRICS_DB": str(db),
-        "CI_METRICS_JUNIT_DIR": str(inbox),
-    }
-    dagster = Path(sys.executable).with_name("dagster")
-    proc = subprocess.Popen(
-        [str(dagster), "dev", "-w", str(ROOT / "workspace.yaml"), "-p", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-
-        def location():
-            try:
-                r = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": QUERY}, timeout=5)
-            except httpx.HTTPError:
-                return None
-            entries = r.json()["data"]["workspaceOrError"]["locationEntries"]
-            loaded = [e for e in entries if e["locationOrLoadError"]]
-            return loaded[0] if loaded else None
-
-        entry = _wait(location, 180, "the webserver to load the code location")
-        assert entry["name"] == "ci_metrics"
-        loaded = entry["locationOrLoadError"]
-        assert loaded["__typename"] == "RepositoryLocation", loaded
-        keys = {"/".join(n["assetKey"]["path"]) for n in loaded["repositories"][0]["assetNodes"]}
-        assert {"github_workflow_runs", "test_results", "kpi/targets", "dashboard"} <= keys
-
-        def ingested():
-            if not db.exists():
-                return None
-            try:
-                with store.connect(db, read_only=True, retry_s=1) as con:
-                    return con.execute(
-                        "SELECT outcome, count(*) FROM raw.test_results GROUP BY 1 ORDER BY 1"
-                    ).fetchall()
-            except Exception:
-                return None
-
-        rows = _wait(ingested, 240, "the daemon's sensor run to ingest the dropped report")
-        assert rows == [("failed", 1), ("passed", 1)]
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+    with FakeGitHubServer(world, token=TOKEN) as server:
+        env = {
+            **{
+                k: v for k, v in os.environ.items() if not k.startswith(("CI_METRICS_", "DAGSTER_"))
+            },
+            "DAGSTER_HOME": str(home),
+            "CI_METRICS_DB": str(db),
+            "CI_METRICS_JUNIT_DIR": str(inbox),
+            "CI_METRICS_OUTPUT_DIR": str(tmp_path / "reports"),
+            "CI_METRICS_GITHUB_API_URL": server.url,
+            "GITHUB_TOKEN": TOKEN,
+            "CI_METRICS_REPOS": ",".join(world.repos),
+            "CI_METRICS_POLL_GITHUB": "on",
+            "CI_METRICS_POLL_INTERVAL_S": "5",
+        }
+        dev = DagsterDev(env)
         try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+            _first_start(dev, world)
+        finally:
+            dev.stop()
+        # a restart: the sensors go on from their stored cursors and launch nothing again
+        dev = DagsterDev(env)
+        try:
+            _wait(dev.location, 300, "the webserver to load the code location again")
+            for sensor in ("junit_drop_folder", "github_runs_sensor"):
+                _wait(lambda s=sensor: dev.ticks_since(s, dev.started), 300, f"a tick of {sensor}")
+                assert len(dev.runs("dagster/sensor_name", sensor)) == 1, sensor
+        finally:
+            dev.stop()
+    with store.connect(db, read_only=True) as con:
+        outcomes = con.execute(
+            "SELECT outcome, count(*) FROM raw.test_results WHERE source_kind = 'junit' "
+            "GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        runs = con.execute("SELECT count(DISTINCT run_id) FROM raw.workflow_runs").fetchone()[0]
+    assert outcomes == [("failed", 1), ("passed", 1)]  # the dropped report, once
+    # the runs sensor's run covered every day with completed runs (all of this world's)
+    assert runs == len(world.runs_created_between(END - timedelta(days=2), END))
+
+
+def _first_start(dev: DagsterDev, world) -> None:
+    entry = _wait(dev.location, 300, "the webserver to load the code location")
+    assert entry["name"] == "ci_metrics"
+    loaded = entry["locationOrLoadError"]
+    assert loaded["__typename"] == "RepositoryLocation", loaded
+    [repo] = loaded["repositories"]
+    nodes = {"/".join(n["assetKey"]["path"]): n for n in repo["assetNodes"]}
+    graph = defs.resolve_asset_graph()
+    assert set(nodes) == {k.to_user_string() for k in graph.get_all_asset_keys()}
+    listed_checks = {
+        (key, c["name"]) for key, n in nodes.items() for c in n["assetChecksOrError"]["checks"]
+    }
+    assert listed_checks == {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    assert {j["name"] for j in repo["jobs"]} >= {
+        "daily_pipeline", "extract_github", "window_reports", "ingest_test_files_job"
+    }  # fmt: skip
+    schedules = {s["name"]: s["scheduleState"]["status"] for s in repo["schedules"]}
+    assert schedules == {s.name: "STOPPED" for s in defs.schedules}
+    sensors = {s["name"]: s["sensorState"]["status"] for s in repo["sensors"]}
+    assert sensors == {s.name: "RUNNING" for s in defs.sensors}  # polling asked for here
+
+    # a ranged backfill of the whole graph over two days, launched as the UI does
+    days = [str(END - timedelta(days=1)), str(END)]
+    keys = [{"path": list(k.path)} for k in graph.get_all_asset_keys()]
+    launched = dev.gql(BACKFILL, params={"partitionNames": days, "assetSelection": keys})
+    result = launched["launchPartitionBackfill"]
+    assert result["__typename"] == "LaunchBackfillSuccess", result
+    backfill_id = result["backfillId"]
+
+    def backfill_done():
+        b = dev.gql(BACKFILL_STATUS, id=backfill_id)["partitionBackfillOrError"]
+        return b if b["status"] not in ("REQUESTED", "CANCELING", "FAILING") else None
+
+    backfill = _wait(backfill_done, 900, "the backfill to finish")
+    assert backfill["status"] in ("COMPLETED", "COMPLETED_SUCCESS"), backfill
+    assert _succeeded(backfill["runs"]), backfill["runs"]
+    ranged = [
+        r for r in backfill["runs"]
+        if {"key": "dagster/asset_partition_range_end", "value": days[-1]} in r["tags"]
+    ]  # fmt: skip
+    assert len(ranged) == 1, "the partitioned assets should run as one ranged run"
+    backfill_runs = {r["runId"] for r in backfill["runs"]}
+
+    # the KPI target checks ran in the backfill and their evaluations are visible
+    targets = [k for k in defs.resolve_asset_graph().asset_check_keys if k.name.endswith("_target")]
+    assert targets
+    for check in targets:
+        executions = dev.gql(CHECK_RUNS, key={"path": list(check.asset_key.path)}, name=check.name)[
+            "assetCheckExecutions"
+        ]
+        evaluated = [
+            e for e in executions if e["runId"] in backfill_runs and e["evaluation"] is not None
+        ]
+        assert evaluated, (check.name, executions)
+        assert all(e["status"] in ("SUCCEEDED", "FAILED") for e in evaluated), evaluated
+
+    # both sensors launch a run through the daemon, and it succeeds
+    for sensor in ("junit_drop_folder", "github_runs_sensor"):
+        runs = _wait(
+            lambda s=sensor: (r := dev.runs("dagster/sensor_name", s)) and _done(r) and r,
+            900,
+            f"the run of {sensor}",
+        )
+        assert len(runs) == 1 and _succeeded(runs), (sensor, runs)
