@@ -16,12 +16,13 @@ from pipelines import store
 WRITTEN_WHEN = {"extracted_at", "ingested_at", "detected_at", "fetched_at", "seen_at"}
 WRITTEN_BY = {"dagster_run_id"}
 
-Rows = dict[str, tuple[tuple[str, ...], list[tuple]]]
+Rows = dict[str, tuple[tuple[str, ...], Counter[tuple]]]  # columns, rows with multiplicity
 
 
-def _value(v: object) -> object:
+def plain(v: object) -> object:
+    """A DuckDB value as a hashable, comparable Python value."""
     if isinstance(v, list):
-        return tuple(_value(x) for x in v)
+        return tuple(plain(x) for x in v)
     if isinstance(v, bytearray | memoryview):
         return bytes(v)
     if isinstance(v, float):
@@ -36,8 +37,8 @@ def snapshot(
     all_columns: bool = False,
     skip: tuple[str, ...] = (),
 ) -> Rows:
-    """Every table of ``schemas`` (but ``skip``): (columns, rows sorted), write-time
-    columns left out unless ``all_columns``."""
+    """Every table of ``schemas`` (but ``skip``): (columns, rows), write-time columns
+    left out unless ``all_columns``."""
     out: Rows = {}
     with store.connect(db, read_only=True) as con:
         tables = con.execute(
@@ -59,11 +60,11 @@ def snapshot(
                 if all_columns or c not in WRITTEN_WHEN | WRITTEN_BY
             ]
             select = ", ".join(f'"{c}"' for c in cols)
-            rows = [
-                tuple(_value(v) for v in r)
+            rows = Counter(
+                tuple(plain(v) for v in r)
                 for r in con.execute(f"SELECT {select} FROM {name}").fetchall()
-            ]
-            out[name] = (tuple(cols), sorted(rows, key=repr))
+            )
+            out[name] = (tuple(cols), rows)
     return out
 
 
@@ -74,9 +75,8 @@ def assert_same_store(got: Rows, want: Rows) -> None:
         (gcols, grows), (wcols, wrows) = got[table], want[table]
         assert gcols == wcols, f"{table}: columns differ"
         if grows != wrows:
-            g, w = Counter(grows), Counter(wrows)
-            missing, extra = list((w - g).elements()), list((g - w).elements())
+            missing, extra = list((wrows - grows).elements()), list((grows - wrows).elements())
             pytest.fail(
                 f"{table}: {len(missing)} rows missing, {len(extra)} extra "
-                f"(of {len(wrows)}); missing e.g. {missing[:2]}, extra e.g. {extra[:2]}"
+                f"(of {wrows.total()}); missing e.g. {missing[:2]}, extra e.g. {extra[:2]}"
             )

@@ -45,6 +45,7 @@ from pipelines.fake_github.server import FakeGitHubServer
 from pipelines.materialize import materialize_range
 from pipelines.testresults.artifacts import matches, patterns_from
 from tests.conftest import END, TOKEN, raw_resources
+from tests.snapshot import Rows, assert_same_store, plain, snapshot
 from tests.test_extract_fake_github import JOB_SQL, RUN_SQL, expected_attempts, expected_jobs
 
 pytestmark = pytest.mark.slow
@@ -53,10 +54,9 @@ WORLD = FakeConfig(seed=30, repos=2, days=30, end_date=END, runs_per_day=4)
 FIRST, LAST = END - timedelta(days=29), END
 RAW = [github_workflow_runs, github_workflow_jobs]
 FULL = [*RAW, artifact_tests]
-WRITTEN_WHEN = {"extracted_at", "ingested_at", "detected_at", "fetched_at", "seen_at"}
-WRITTEN_BY = {"dagster_run_id"}
 # what the raw-only backfills write; the full ones add the test-result tables
 RAW_TABLES = ("raw.workflow_runs", "raw.workflow_jobs", "meta.jobs_fetched", "meta.http_cache")
+NO_CACHE = ("meta.http_cache",)
 COST_RE = re.compile(
     r"GitHub cost for (?P<asset>\w+) .*?: (?P<requests>\d+) requests \((?P<nm>\d+) answered "
     r"304\), (?P<retries>\d+) retries, (?P<waits>\d+) rate-limit waits \((?P<wait_s>[\d.]+)s\)"
@@ -64,46 +64,6 @@ COST_RE = re.compile(
 # server fault counters that each cost the client exactly one retry
 RETRIED = ("error_burst", "drop_connection", "secondary_limit", "primary_exhaust")
 WAITED = ("secondary_limit", "primary_exhaust")  # … and, for these, one rate-limit wait
-
-Rows = dict[str, tuple[tuple[str, ...], Counter[tuple]]]  # columns, rows with multiplicity
-
-
-def _value(v: object) -> object:
-    if isinstance(v, list):
-        return tuple(_value(x) for x in v)
-    if isinstance(v, bytearray | memoryview):
-        return bytes(v)
-    return v
-
-
-def snapshot(db: Path, *, all_columns: bool = False, http_cache: bool = True) -> Rows:
-    """Every table of ``raw`` and ``meta``: (columns, rows), write-time columns left out."""
-    out: Rows = {}
-    with store.connect(db, read_only=True) as con:
-        tables = con.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables "
-            "WHERE table_schema IN ('raw', 'meta') ORDER BY ALL"
-        ).fetchall()
-        for schema, table in tables:
-            name = f"{schema}.{table}"
-            if name == "meta.http_cache" and not http_cache:
-                continue
-            cols = [
-                c
-                for (c,) in con.execute(
-                    "SELECT column_name FROM information_schema.columns "
-                    "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-                    [schema, table],
-                ).fetchall()
-                if all_columns or c not in WRITTEN_WHEN | WRITTEN_BY
-            ]
-            select = ", ".join(f'"{c}"' for c in cols)
-            rows = Counter(
-                tuple(_value(v) for v in r)
-                for r in con.execute(f"SELECT {select} FROM {name}").fetchall()
-            )
-            out[name] = (tuple(cols), rows)
-    return out
 
 
 def only(rows: Rows, tables: tuple[str, ...]) -> Rows:
@@ -119,20 +79,6 @@ def without_runs(rows: Rows, run_ids: set[int]) -> Rows:
             data = Counter({r: n for r, n in data.items() if r[i] not in run_ids})
         out[table] = (cols, data)
     return out
-
-
-def assert_same_store(got: Rows, want: Rows) -> None:
-    """Table by table, row for row; on a difference, say which rows (a few of them)."""
-    assert sorted(got) == sorted(want), "not the same tables"
-    for table in sorted(want):
-        (gcols, grows), (wcols, wrows) = got[table], want[table]
-        assert gcols == wcols, f"{table}: columns differ"
-        if grows != wrows:
-            missing, extra = list((wrows - grows).elements()), list((grows - wrows).elements())
-            pytest.fail(
-                f"{table}: {len(missing)} rows missing, {len(extra)} extra "
-                f"(of {wrows.total()}); missing e.g. {missing[:2]}, extra e.g. {extra[:2]}"
-            )
 
 
 @dataclasses.dataclass
@@ -240,7 +186,7 @@ def clean(server: FakeGitHubServer, tmp_path_factory: pytest.TempPathFactory) ->
 def test_clean_backfill_is_the_generated_world(server, clean, record) -> None:
     world = server.world
     with store.connect(clean.db, read_only=True) as con:
-        runs = {tuple(_value(v) for v in r) for r in con.execute(RUN_SQL).fetchall()}
+        runs = {tuple(plain(v) for v in r) for r in con.execute(RUN_SQL).fetchall()}
         jobs = set(con.execute(JOB_SQL).fetchall())
         seen = {r for (r,) in con.execute("SELECT artifact_id FROM meta.artifacts_seen").fetchall()}
         tests = con.execute("SELECT count(*) FROM raw.test_results").fetchone()[0]
@@ -336,7 +282,7 @@ def _newcomers(world: FakeWorld) -> set[int]:
 def _newcomer_rows(db: Path, world: FakeWorld, newcomers: set[int]) -> tuple[set, set]:
     """The stored attempts of runs created mid-listing, and what the world says they are."""
     with store.connect(db, read_only=True) as con:
-        runs = {tuple(_value(v) for v in r) for r in con.execute(RUN_SQL).fetchall()}
+        runs = {tuple(plain(v) for v in r) for r in con.execute(RUN_SQL).fetchall()}
         jobs = set(con.execute(JOB_SQL).fetchall())
     got = {r for r in runs if r[1] in newcomers} | {j for j in jobs if j[2] in newcomers}
     want = {r for r in expected_attempts(world, FIRST, LAST) if r[1] in newcomers}
@@ -353,14 +299,14 @@ def test_runs_inserted_during_pagination(clean, tmp_path: Path, record) -> None:
         assert run.injected.get("insert_during_pagination", 0) > 0
         assert len(newcomers) == run.injected["insert_during_pagination"]
         assert run.result.success, run.failure()
-        got = without_runs(only(snapshot(db, http_cache=False), tables), newcomers)
+        got = without_runs(only(snapshot(db, skip=NO_CACHE), tables), newcomers)
         assert_same_store(got, only(clean.rows, tables))
         first_pass, want = _newcomer_rows(db, own.world, newcomers)
         assert first_pass <= want  # read right when read at all
         # the next pass (as the daily re-read does) stores them, and changes nothing else
         again = backfill(own, db, RAW, Faults())
         assert again.result.success, again.failure()
-    got = without_runs(only(snapshot(db, http_cache=False), tables), newcomers)
+    got = without_runs(only(snapshot(db, skip=NO_CACHE), tables), newcomers)
     assert_same_store(got, only(clean.rows, tables))
     second_pass, want = _newcomer_rows(db, own.world, newcomers)
     assert second_pass == want
@@ -412,7 +358,7 @@ def test_all_faults_at_once(clean, tmp_path: Path, record) -> None:
     for kind in ("error_burst", "drop_connection", "slow", "secondary_limit", "primary_exhaust"):
         assert run.injected.get(kind, 0) > 0, f"{kind} was not injected"
     assert run.result.success, run.failure()
-    got = without_runs(snapshot(db, http_cache=False), newcomers)
+    got = without_runs(snapshot(db, skip=NO_CACHE), newcomers)
     want = {t: v for t, v in clean.rows.items() if t != "meta.http_cache"}
     assert_same_store(got, want)
     got_new, want_new = _newcomer_rows(db, own.world, newcomers)
