@@ -1,11 +1,8 @@
 """Alerts end to end: real Dagster runs, a real check failure, a real local HTTP receiver."""
 
-import json
 import logging
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -28,41 +25,9 @@ from pipelines import alerts, store
 from pipelines.partitions import daily_partitions
 from pipelines.resources import DuckDBStore
 from tests.test_kpi_models import RUN_COLS, T0, insert, run
+from tests.webhook import Receiver
 
 DAY = T0.date().isoformat()
-
-
-class Receiver:
-    """A webhook on 127.0.0.1 that records each JSON body and answers with queued codes."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict] = []
-        self.codes: list[int] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                receiver.bodies.append(json.loads(self.rfile.read(length)))
-                code = receiver.codes.pop(0) if receiver.codes else 200
-                self.send_response(code)
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/secret-token-xyz"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> "Receiver":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from playwright.sync_api import Page, sync_playwright
 from pipelines import store
 from reports.data import load_report
 from reports.files import write_reports
+from tests.browser import launch, offline_page
 from tests.test_reports_data import (
     AS_OF,
     WORKFLOWS,
@@ -31,17 +32,6 @@ from tests.test_reports_data import (
     run_specs,
 )
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 
@@ -72,27 +62,10 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Run]
 @pytest.fixture(scope="module")
 def browser_page(dashboard: tuple[Path, list[Run]]):
     path, _ = dashboard
-    events: dict[str, list] = {"console": [], "requests": [], "dialogs": [], "errors": []}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 1360, "height": 900})
-
-        def route(r) -> None:
-            events["requests"].append(r.request.url)
-            if r.request.url.startswith("file://"):
-                r.continue_()
-            else:
-                r.abort()
-
-        context.route("**/*", route)
-        page = context.new_page()
-        page.on("console", lambda m: events["console"].append((m.type, m.text)))
-        page.on("pageerror", lambda e: events["errors"].append(str(e)))
-        page.on("dialog", lambda d: (events["dialogs"].append(d.message), d.dismiss()))
-        page.goto(path.as_uri())
-        page.wait_for_load_state("load")
+        browser = launch(p)
+        page, events = offline_page(browser, path)
         yield page, events
-        context.close()
         browser.close()
 
 

@@ -38,9 +38,9 @@ from pipelines.fake_github.generator import (
 )
 from pipelines.fake_github.server import FakeGitHubServer
 from pipelines.materialize import run_pipeline
+from tests.browser import launch, offline_page
 from tests.conftest import END, TOKEN, raw_resources
-from tests.test_alerts import Receiver
-from tests.test_dashboard_browser import ARGS, CHROMIUM
+from tests.webhook import Receiver
 
 pytestmark = pytest.mark.slow
 
@@ -432,27 +432,12 @@ def test_dashboard_html_escapes_every_name(pipeline: Pipeline, record) -> None:
 
 def test_dashboard_in_chromium_runs_nothing_from_data(pipeline: Pipeline, record) -> None:
     path = pipeline.out / "dashboard.html"
-    events: dict[str, list] = {"dialogs": [], "errors": [], "requests": []}
     want = labels(pipeline.world)
     flaky, slow = expected_test_verdicts(pipeline.world)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(p)
         try:
-            context = browser.new_context(viewport={"width": 1360, "height": 900})
-
-            def route(r) -> None:
-                events["requests"].append(r.request.url)
-                if r.request.url.startswith("file://"):
-                    r.continue_()
-                else:
-                    r.abort()
-
-            context.route("**/*", route)
-            page = context.new_page()
-            page.on("pageerror", lambda e: events["errors"].append(str(e)))
-            page.on("dialog", lambda d: (events["dialogs"].append(d.message), d.dismiss()))
-            page.goto(path.as_uri())
-            page.wait_for_load_state("load")
+            page, events = offline_page(browser, path)
             pwned = page.evaluate("typeof window.__pwned")
             section = page.locator("section.w-30")
             heads = section.locator("table.sortable tbody th").all_inner_texts()

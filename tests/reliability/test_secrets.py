@@ -17,17 +17,15 @@ The token must have reached the fake server in the Authorization header, and the
 the receiver, or the test would prove nothing.
 """
 
-import json
 import logging
 import re
 import socket
-import threading
 import traceback
 import zlib
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -46,6 +44,7 @@ from pipelines.fake_github.generator import FakeConfig, generate
 from pipelines.fake_github.server import FakeGitHubServer
 from pipelines.materialize import local_instance, materialize_range, run_pipeline
 from tests.conftest import END
+from tests.webhook import Receiver
 
 pytestmark = pytest.mark.slow
 
@@ -80,38 +79,6 @@ class RecordingServer(FakeGitHubServer):
     def handle_blob(self, h: BaseHTTPRequestHandler) -> None:
         self.blob_auth[h.headers.get("Authorization")] += 1
         super().handle_blob(h)
-
-
-class Receiver:
-    """A Slack-compatible webhook on 127.0.0.1 that keeps every body and path it gets."""
-
-    def __init__(self) -> None:
-        self.posts: list[tuple[str, dict]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                receiver.posts.append((self.path, json.loads(self.rfile.read(length))))
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}{HOOK_PATH}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> "Receiver":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def _closed_port() -> int:
@@ -213,7 +180,7 @@ def test_no_secret_reaches_any_output(
     captured: list[tuple[str, str]] = []  # stdout, stderr read so far
     with (
         RecordingServer(world, token=TOKEN, faults=RETRY_FAULTS) as server,
-        Receiver() as receiver,
+        Receiver(HOOK_PATH) as receiver,
         local_instance() as instance,
     ):
         monkeypatch.setenv("CI_METRICS_REPOS", ",".join(world.repos))
@@ -376,7 +343,7 @@ def test_webhook_url_in_any_form_stays_out_of_logs(
 ) -> None:
     monkeypatch.setattr(alerts, "BACKOFF_S", 0.01)
     caplog.set_level(logging.DEBUG)
-    with Receiver() as receiver:
+    with Receiver(HOOK_PATH) as receiver:
         live = WEBHOOK_FORMS[form](receiver.url)
         monkeypatch.setenv("CI_METRICS_ALERT_WEBHOOK_URL", live)
         delivered = alerts.send_alert("check failed")
