@@ -13,6 +13,9 @@ from datetime import date
 from pipelines import settings, store
 from reports.data import WINDOWS, load_report
 
+# How long a report waits for a load that holds the store for writing before it says so.
+LOCK_WAIT_S = store.LOCK_RETRY_S
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -39,11 +42,14 @@ def report_main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     db = args.db or settings.get(settings.DB)
     try:
-        with store.connect(db, read_only=True) as con:
+        with store.connect(db, read_only=True, retry_s=LOCK_WAIT_S) as con:
             report = load_report(con, as_of=args.as_of)
     except FileNotFoundError as exc:
         print(f"ci-metrics report: {exc}", file=sys.stderr)
         return 2
+    except store.StoreLockedError as exc:
+        print(f"ci-metrics report: {exc}; try again when the load has finished", file=sys.stderr)
+        return 3
     if args.format == "json":
         from reports.json_report import render_json
 
