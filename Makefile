@@ -58,6 +58,7 @@ bench: setup
 	$(BIN)/python benchmarks/kpi_build.py
 	$(BIN)/python benchmarks/render.py
 	$(BIN)/python benchmarks/plugin_overhead.py
+	$(BIN)/python benchmarks/load.py --runs-per-day 5
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
