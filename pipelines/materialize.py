@@ -6,15 +6,30 @@ instance (``DAGSTER_HOME``, else an ephemeral one), so they show up in the UI.
 
 from __future__ import annotations
 
+import logging
 import os
+import socket
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-from dagster import DagsterInstance, ExecuteInProcessResult, materialize
+from dagster import (
+    DagsterInstance,
+    DagsterRunStatus,
+    ExecuteInProcessResult,
+    RunsFilter,
+    materialize,
+)
 
 from pipelines.partitions import range_tags
+
+log = logging.getLogger(__name__)
+
+# Where an in-process run executes: in the process that launched it.
+HOST_TAG = "ci-metrics/host"
+PID_TAG = "ci-metrics/pid"
+_UNFINISHED = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
 
 
 def local_instance() -> DagsterInstance:
@@ -48,6 +63,49 @@ def _opening_lock(home: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def process_tags() -> dict[str, str]:
+    """Run tags naming this host and process, so a later run can tell the run was killed."""
+    return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
+
+
+def release_dead_runs(instance: DagsterInstance) -> list[str]:
+    """Mark failed the unfinished runs of this host whose process is gone; free their pools.
+
+    A run killed outright (SIGKILL, the OOM killer, a power cut) never records its end: it
+    stays STARTED and keeps its slot of the ``duckdb`` pool (limit 1 in ``dagster_home``),
+    so every later run would wait for that slot forever. Without a daemon nothing else
+    notices. Only runs launched here (tagged by :func:`process_tags`) on this host are
+    judged; a run whose process still exists is left alone. Returns the run ids released.
+    """
+    host = socket.gethostname()
+    released = []
+    for record in instance.get_run_records(
+        filters=RunsFilter(statuses=_UNFINISHED, tags={HOST_TAG: host})
+    ):
+        run = record.dagster_run
+        pid = run.tags.get(PID_TAG, "")
+        if not pid.isdigit() or _process_exists(int(pid)):
+            continue
+        instance.report_run_failed(
+            run, message=f"The process that ran this run (pid {pid} on {host}) is gone."
+        )
+        if instance.event_log_storage.supports_global_concurrency_limits:
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        log.warning("run %s was left unfinished by a process that died: marked failed", run.run_id)
+        released.append(run.run_id)
+    return released
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        return True
+    return True
+
+
 def materialize_range(
     first: date,
     last: date,
@@ -64,11 +122,13 @@ def materialize_range(
 
     if assets is None:
         assets = [github_workflow_runs, github_workflow_jobs]
+    instance = instance or local_instance()
+    release_dead_runs(instance)
     return materialize(
         assets,
-        instance=instance or local_instance(),
+        instance=instance,
         resources=dict(resources or configured()),
-        tags=range_tags(first, last),
+        tags={**range_tags(first, last), **process_tags()},
         raise_on_error=raise_on_error,
     )
 
