@@ -201,7 +201,8 @@ class Bench:
         if child.exitcode is None:  # hung: the finding is the hang, not the timeout
             child.kill()
             child.join()
-            log.open("a").write(f"\nHUNG: killed after {RUN_TIMEOUT_S}s\n")
+            with log.open("a") as out:
+                out.write(f"\nHUNG: killed after {RUN_TIMEOUT_S}s\n")
         requests = self.server.disarm()
         return ChildRun(child.exitcode, log, time.perf_counter() - began, requests)
 
