@@ -18,7 +18,7 @@ from tests.reliability.conftest import OUT_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "reliability.md"
-AREAS = ["faults", "crash", "concurrency", "hostile", "secrets", "injection", "load"]
+AREAS = ["faults", "crash", "concurrency", "hostile", "secrets", "injection", "load", "other"]
 
 
 def _cell(value: object) -> str:

@@ -4,6 +4,7 @@ from tests.reliability.report import render
 
 
 def test_render_groups_rows_by_area_and_escapes_pipes():
+    """The report's tables group cases by area and keep their columns whatever the text."""
     rows = [
         {"area": "hostile", "case": "b|c", "tried": "t", "outcome": "o", "status": "passed"},
         {
