@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 
@@ -30,6 +29,7 @@ from pipelines.fake_github.generator import FakeConfig, FakeWorld, generate
 from pipelines.fake_github.server import FakeGitHubServer
 from pipelines.materialize import run_pipeline
 from tests.conftest import TOKEN, raw_resources
+from tests.snapshot import assert_same_store, snapshot
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 END = date(2025, 3, 10)
@@ -38,7 +38,6 @@ END = date(2025, 3, 10)
 RANGES = ((date(2025, 3, 4), END), (date(2025, 3, 7), END))
 FORMATS = (("table", "7"), ("md", "30"), ("json", "90"))
 # Columns that say when a row was fetched or by which run, not what it holds.
-FETCH_TIME_COLUMNS = {"extracted_at", "ingested_at", "detected_at", "dagster_run_id"}
 LOCK_TEXT = ("lock", "conflicting", "traceback")
 HANG_GUARD_S = 900
 
@@ -82,72 +81,28 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "pipelines.cli", *args]
 
 
+def _report(env: dict[str, str], fmt: str, window: str) -> ReportCall:
+    """One ``ci-metrics report`` process: its exit code, time and output."""
+    started = time.monotonic()
+    done = subprocess.run(
+        _cli("report", "--format", fmt, "--window", window),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_S,
+        cwd=REPO_ROOT,
+    )
+    return ReportCall(
+        fmt, window, done.returncode, time.monotonic() - started, done.stdout + done.stderr
+    )
+
+
 def _report_loop(env: dict[str, str], stop: threading.Event, calls: list[ReportCall]) -> None:
     """``ci-metrics report`` in every format, one process after another, until ``stop``."""
     i = 0
     while not stop.is_set():
-        fmt, window = FORMATS[i % len(FORMATS)]
+        calls.append(_report(env, *FORMATS[i % len(FORMATS)]))
         i += 1
-        started = time.monotonic()
-        done = subprocess.run(
-            _cli("report", "--format", fmt, "--window", window),
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=HANG_GUARD_S,
-            cwd=REPO_ROOT,
-        )
-        calls.append(
-            ReportCall(
-                fmt,
-                window,
-                done.returncode,
-                time.monotonic() - started,
-                done.stdout + done.stderr,
-            )
-        )
-
-
-def _table_rows(db: Path) -> dict[str, list[tuple]]:
-    """Every row of every raw.* and kpi.* table, fetch-time columns left out, sorted;
-    floats rounded so a different summation order does not count as a difference."""
-
-    def norm(value: object) -> object:
-        return round(value, 6) if isinstance(value, float) else value
-
-    out: dict[str, list[tuple]] = {}
-    with store.connect(db, read_only=True) as con:
-        tables = con.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables "
-            "WHERE table_schema IN ('raw', 'kpi') ORDER BY ALL"
-        ).fetchall()
-        for schema, table in tables:
-            cols = [
-                c
-                for (c,) in con.execute(
-                    "SELECT column_name FROM information_schema.columns "
-                    "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-                    [schema, table],
-                ).fetchall()
-                if c not in FETCH_TIME_COLUMNS
-            ]
-            select = ", ".join(
-                f'"{c}"::VARCHAR' if _is_nested(con, schema, table, c) else f'"{c}"' for c in cols
-            )
-            rows = con.execute(f'SELECT {select} FROM "{schema}"."{table}"').fetchall()
-            out[f"{schema}.{table}"] = sorted(
-                (tuple(norm(v) for v in row) for row in rows), key=repr
-            )
-    return out
-
-
-def _is_nested(con: duckdb.DuckDBPyConnection, schema: str, table: str, column: str) -> bool:
-    dtype = con.execute(
-        "SELECT data_type FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ? AND column_name = ?",
-        [schema, table, column],
-    ).fetchone()[0]
-    return "[]" in dtype or dtype.startswith(("STRUCT", "MAP", "JSON"))
 
 
 def _pooled_steps() -> set[str]:
@@ -244,16 +199,7 @@ def test_two_runs_and_reports_share_one_store(
     reporter.join(timeout=HANG_GUARD_S)
     # one more round once both runs are done: the reports read the finished store
     stop.clear()
-    for fmt, window in FORMATS:
-        done = subprocess.run(
-            _cli("report", "--format", fmt, "--window", window),
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=HANG_GUARD_S,
-            cwd=REPO_ROOT,
-        )
-        calls.append(ReportCall(fmt, window, done.returncode, 0.0, done.stdout + done.stderr))
+    calls += [_report(env, fmt, window) for fmt, window in FORMATS]
 
     for proc, output in zip(runs, outputs, strict=True):
         assert proc.returncode == 0, output[-4000:]
@@ -286,16 +232,14 @@ def test_two_runs_and_reports_share_one_store(
     for (_s1, e1, step1, run1), (s2, _e2, step2, run2) in itertools.pairwise(spans):
         assert e1 <= s2, f"{step1} of {run1} overlapped {step2} of {run2}"
 
-    concurrent_rows, sequential_rows = _table_rows(db), _table_rows(reference)
-    assert concurrent_rows.keys() == sequential_rows.keys()
-    for table, rows in sequential_rows.items():
-        assert concurrent_rows[table] == rows, table
+    concurrent_rows = snapshot(db, schemas=("raw", "kpi"))
+    assert_same_store(concurrent_rows, snapshot(reference, schemas=("raw", "kpi")))
     # the ground truth reached the store: every run the world made in the range
     expected = server.world.expected_counts(RANGES[0][0], END)
-    runs_stored = len({(r[0], r[1]) for r in concurrent_rows["raw.workflow_runs"]})
+    runs_stored = len({(r[0], r[1]) for r in concurrent_rows["raw.workflow_runs"][1]})
     assert runs_stored == expected["runs"]
-    assert len(concurrent_rows["raw.workflow_runs"]) == expected["attempts"]
-    assert len(concurrent_rows["raw.workflow_jobs"]) == expected["jobs"]
+    assert concurrent_rows["raw.workflow_runs"][1].total() == expected["attempts"]
+    assert concurrent_rows["raw.workflow_jobs"][1].total() == expected["jobs"]
 
     seconds = sorted(c.seconds for c in calls[:during])
     record(
@@ -307,7 +251,7 @@ def test_two_runs_and_reports_share_one_store(
         "sequence",
         f"both runs succeeded; {len(calls)} reports exited 0 without lock errors; pooled "
         f"steps of different runs never overlapped; raw.* and kpi.* equal the sequential "
-        f"store row for row ({sum(len(v) for v in sequential_rows.values())} rows)",
+        f"store row for row ({sum(rows.total() for _, rows in concurrent_rows.values())} rows)",
         runs=len(dagster_runs),
         reports=len(calls),
         pool_waits=blocked,
