@@ -7,8 +7,12 @@ nothing; runs re-run later bring new artifacts, which the next pass picks up.
 """
 
 from collections import Counter
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime
+from functools import partial
 
+import duckdb
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -30,9 +34,12 @@ from pipelines.testresults.artifacts import (
     patterns_from,
 )
 from pipelines.testresults.loader import IngestSummary, ingest_files
+from pipelines.testresults.rows import RunContext
 
 TESTS_KEY = AssetKey("test_results")
-DOWNLOAD_BATCH = 256  # artifacts per download-then-load round: bounds memory
+# Artifacts per download-then-load round. The next round downloads while one loads, so at
+# most two rounds' archives are in memory.
+DOWNLOAD_BATCH = 128
 
 
 def summary_metadata(summary: IngestSummary) -> dict:
@@ -71,7 +78,7 @@ def test_results(
     patterns = patterns_from(settings.get(settings.ARTIFACT_PATTERNS))
     with duckdb.connect() as con:
         runs = con.execute(
-            "SELECT repo, run_id, run_attempt, run_started_at, workflow_name "
+            "SELECT repo, run_id, run_attempt, run_started_at, workflow_name, created_at::DATE "
             "FROM raw.workflow_runs WHERE list_contains(?, repo) "
             "AND created_at >= ? AND created_at < ?",
             [repos, start, end],
@@ -85,9 +92,15 @@ def test_results(
         }
     attempts: dict[tuple[str, int], list[tuple[int, datetime | None]]] = {}
     workflow: dict[tuple[str, int], str | None] = {}
-    for repo, run_id, attempt, started, wf in runs:
+    created: dict[tuple[str, int], date] = {}
+    for repo, run_id, attempt, started, wf, day in runs:
         attempts.setdefault((repo, run_id), []).append((attempt, started))
         workflow[(repo, run_id)] = wf
+        created[(repo, run_id)] = min(day, created.get((repo, run_id), day))
+
+    def day_for(run: RunContext) -> date | None:
+        """The run's created day, from the rows read above rather than a query per file."""
+        return created.get((run.repo or "", run.run_id or 0))
 
     total = IngestSummary()
     statuses: Counter[str] = Counter()
@@ -97,10 +110,8 @@ def test_results(
             for ref in list_artifacts(client, repo, start, patterns):
                 if (repo, ref.run_id) in attempts and (repo, ref.artifact_id) not in seen:
                     todo.append(ref)
-        for i in range(0, len(todo), DOWNLOAD_BATCH):
-            downloads = download_all(
-                client, todo[i : i + DOWNLOAD_BATCH], concurrency=github.concurrency
-            )
+        batches = [todo[i : i + DOWNLOAD_BATCH] for i in range(0, len(todo), DOWNLOAD_BATCH)]
+        for downloads in _downloaded_ahead(client, batches, github.concurrency):
             contexts = {}
             for d in downloads:
                 key = (d.ref.repo, d.ref.run_id)
@@ -113,26 +124,14 @@ def test_results(
                     con,
                     files,
                     context_overrides=lambda source, c=contexts: c[source.split("!", 1)[0]],
+                    day_for=day_for,
                     dagster_run_id=context.run.run_id,
                 )
-                now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
                 for d in downloads:
                     statuses[d.status] += 1
                     if d.status == "failed":
                         context.log.warning(f"artifact {d.ref.source}: {d.detail}")
-                        continue
-                    con.execute(
-                        "INSERT INTO meta.artifacts_seen VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [
-                            d.ref.repo,
-                            d.ref.artifact_id,
-                            d.ref.run_id,
-                            d.ref.name,
-                            "ingested" if d.status == "downloaded" else d.status,
-                            d.detail,
-                            now,
-                        ],
-                    )
+                _mark_seen(con, [d for d in downloads if d.status != "failed"])
             merge(total, part)
         context.log.info(f"GitHub cost for artifacts {first}…{last}: {client.stats.summary()}")
         requests = client.stats.requests
@@ -147,6 +146,39 @@ def test_results(
             "requests": requests,
             "rows_in_range": _rows_in_range(duckdb, first, last),
         }
+    )
+
+
+def _downloaded_ahead(client, batches: list[list], concurrency: int) -> Iterator[list]:
+    """Each batch's downloads, the next batch fetched in the background while the caller
+    loads this one: the network and DuckDB work at the same time."""
+    with ThreadPoolExecutor(max_workers=1) as ahead:
+        fetch = partial(download_all, client, concurrency=concurrency)
+        pending = ahead.submit(fetch, batches[0]) if batches else None
+        for k in range(len(batches)):
+            downloads = pending.result()
+            pending = ahead.submit(fetch, batches[k + 1]) if k + 1 < len(batches) else None
+            yield downloads
+
+
+def _mark_seen(con: duckdb.DuckDBPyConnection, downloads: list) -> None:
+    """Record the batch's artifacts in ``meta.artifacts_seen`` with one statement."""
+    if not downloads:
+        return
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    con.execute(
+        "INSERT INTO meta.artifacts_seen SELECT unnest(?::VARCHAR[]), unnest(?::BIGINT[]), "
+        "unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
+        "unnest(?::VARCHAR[]), ?::TIMESTAMP",
+        [
+            [d.ref.repo for d in downloads],
+            [d.ref.artifact_id for d in downloads],
+            [d.ref.run_id for d in downloads],
+            [d.ref.name for d in downloads],
+            ["ingested" if d.status == "downloaded" else d.status for d in downloads],
+            [d.detail for d in downloads],
+            now,
+        ],
     )
 
 
