@@ -2,7 +2,6 @@
 days one by one does: through Python, and through `dagster asset materialize
 --partition-range`, the command the README gives."""
 
-import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -14,12 +13,11 @@ from dagster import DagsterInstance
 from pipelines.fake_github.generator import FakeConfig, generate
 from pipelines.fake_github.server import FakeGitHubServer
 from pipelines.materialize import run_pipeline
-from tests.conftest import END, TOKEN, raw_resources
+from tests.conftest import END, ROOT, TOKEN, dagster_home, raw_resources, server_env
 from tests.snapshot import assert_same_store, snapshot
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
 FIRST, LAST = END - timedelta(days=3), END
 SCHEMAS = ("raw", "meta", "kpi")
 # listing URLs (and so their cached answers) name the window asked for, which differs
@@ -32,21 +30,6 @@ def server():
     world = generate(FakeConfig(seed=5, repos=2, days=4, end_date=END, runs_per_day=12))
     with FakeGitHubServer(world, token=TOKEN) as server:
         yield server
-
-
-def _env(tmp: Path, server: FakeGitHubServer, db: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CI_METRICS_", "DAGSTER_"))}
-    (tmp / "home").mkdir()
-    (tmp / "home" / "dagster.yaml").write_text((ROOT / "dagster_home" / "dagster.yaml").read_text())
-    return {
-        **env,
-        "DAGSTER_HOME": str(tmp / "home"),
-        "CI_METRICS_DB": str(db),
-        "CI_METRICS_GITHUB_API_URL": server.url,
-        "GITHUB_TOKEN": TOKEN,
-        "CI_METRICS_REPOS": ",".join(server.world.repos),
-        "CI_METRICS_OUTPUT_DIR": str(tmp / "reports"),
-    }
 
 
 def test_a_range_equals_its_days_run_one_by_one(server, tmp_path, monkeypatch):
@@ -72,7 +55,8 @@ def test_a_range_equals_its_days_run_one_by_one(server, tmp_path, monkeypatch):
 
     # the command line's ranged materialization: one run, the same store
     cli_db = tmp_path / "cli.duckdb"
-    env = _env(tmp_path, server, cli_db)
+    home = dagster_home(tmp_path / "home")
+    env = server_env(server, home=home, db=cli_db, out=tmp_path / "reports")
     dagster = Path(sys.executable).with_name("dagster")
     out = subprocess.run(
         [

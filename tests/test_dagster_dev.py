@@ -5,9 +5,7 @@ daemon; after a restart their cursors hold, so they launch nothing twice; and sh
 down leaves no process behind."""
 
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,11 +20,10 @@ from pipelines import store
 from pipelines.definitions import defs
 from pipelines.fake_github.generator import FakeConfig, generate
 from pipelines.fake_github.server import FakeGitHubServer
-from tests.conftest import END, TOKEN
+from tests.conftest import END, ROOT, TOKEN, dagster_home, free_port, server_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
-ROOT = Path(__file__).resolve().parents[1]
 LOCATION = {"repositoryLocationName": "ci_metrics", "repositoryName": "__repository__"}
 REPORT = (
     b'<?xml version="1.0"?><testsuite name="pytest" timestamp="2025-05-01T08:00:00">'
@@ -75,12 +72,6 @@ query($key: AssetKeyInput!, $name: String!) { assetCheckExecutions(assetKey: $ke
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait(predicate, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -96,7 +87,7 @@ class DagsterDev:
 
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
-        self.port = _free_port()
+        self.port = free_port()
         dagster = Path(sys.executable).with_name("dagster")
         self.proc = subprocess.Popen(
             [str(dagster), "dev", "-w", str(ROOT / "workspace.yaml"), "-p", str(self.port)],
@@ -162,9 +153,7 @@ def _done(runs: list[dict]) -> bool:
 
 def test_dagster_dev_end_to_end(tmp_path):
     world = generate(FakeConfig(seed=3, repos=1, days=3, end_date=END, runs_per_day=8))
-    home = tmp_path / "home"
-    home.mkdir()
-    shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    home = dagster_home(tmp_path / "home")
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     report = inbox / "report.xml"
@@ -174,16 +163,8 @@ def test_dagster_dev_end_to_end(tmp_path):
     db = tmp_path / "dev.duckdb"
     with FakeGitHubServer(world, token=TOKEN) as server:
         env = {
-            **{
-                k: v for k, v in os.environ.items() if not k.startswith(("CI_METRICS_", "DAGSTER_"))
-            },
-            "DAGSTER_HOME": str(home),
-            "CI_METRICS_DB": str(db),
+            **server_env(server, home=home, db=db, out=tmp_path / "reports"),
             "CI_METRICS_JUNIT_DIR": str(inbox),
-            "CI_METRICS_OUTPUT_DIR": str(tmp_path / "reports"),
-            "CI_METRICS_GITHUB_API_URL": server.url,
-            "GITHUB_TOKEN": TOKEN,
-            "CI_METRICS_REPOS": ",".join(world.repos),
             "CI_METRICS_POLL_GITHUB": "on",
             "CI_METRICS_POLL_INTERVAL_S": "5",
         }

@@ -13,7 +13,6 @@ import pwd
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -34,7 +33,7 @@ from assets.github import github_workflow_jobs, github_workflow_runs
 from pipelines import store
 from pipelines.fake_github.generator import FakeWorld
 from pipelines.materialize import materialize_range
-from tests.conftest import END, raw_resources
+from tests.conftest import END, free_port, raw_resources
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -59,12 +58,6 @@ def _pg_bin_dir() -> Path:
     if not found:
         pytest.fail("PostgreSQL's initdb/pg_ctl not found: `make postgres` installs them")
     return Path(found[-1])
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -130,7 +123,7 @@ def postgres() -> Iterator[PostgresServer]:
         assert init.returncode == 0, init.stdout + init.stderr
         pwfile.unlink()
         for _ in range(3):  # a free port can be taken between choosing and binding it
-            port = _free_port()
+            port = free_port()
             opts = (
                 f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 "
                 "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"

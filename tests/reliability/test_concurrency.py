@@ -11,7 +11,6 @@ and the store ends up row for row as two sequential runs leave it.
 
 import itertools
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -28,7 +27,7 @@ from pipelines import store
 from pipelines.fake_github.generator import FakeConfig, FakeWorld, generate
 from pipelines.fake_github.server import FakeGitHubServer
 from pipelines.materialize import run_pipeline
-from tests.conftest import TOKEN, raw_resources
+from tests.conftest import TOKEN, dagster_home, raw_resources, server_env
 from tests.snapshot import assert_same_store, snapshot
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -61,20 +60,6 @@ def world() -> FakeWorld:
 def server(world: FakeWorld) -> Iterator[FakeGitHubServer]:
     with FakeGitHubServer(world, token=TOKEN) as srv:
         yield srv
-
-
-def _env(server: FakeGitHubServer, home: Path, db: Path, out: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CI_METRICS_")}
-    env.update(
-        DAGSTER_HOME=str(home),
-        CI_METRICS_DB=str(db),
-        CI_METRICS_GITHUB_API_URL=server.url,
-        CI_METRICS_REPOS=",".join(server.world.repos),
-        GITHUB_TOKEN=TOKEN,
-        CI_METRICS_OUTPUT_DIR=str(out),
-        PYTHONPATH=str(REPO_ROOT),
-    )
-    return env
 
 
 def _cli(*args: str) -> list[str]:
@@ -168,13 +153,12 @@ def test_two_runs_and_reports_share_one_store(
     monkeypatch: pytest.MonkeyPatch,
     record: Callable[..., None],
 ) -> None:
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(REPO_ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    home = dagster_home(tmp_path / "dagster_home")
     db = tmp_path / "concurrent.duckdb"
     with store.connect(db):  # an existing, empty store: what a report finds before a load
         pass
-    env = _env(server, home, db, tmp_path / "reports")
+    env = server_env(server, home=home, db=db, out=tmp_path / "reports")
+    env["PYTHONPATH"] = str(REPO_ROOT)
 
     calls: list[ReportCall] = []
     stop = threading.Event()

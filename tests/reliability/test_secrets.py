@@ -19,7 +19,6 @@ the receiver, or the test would prove nothing.
 
 import logging
 import re
-import socket
 import traceback
 import zlib
 from collections import Counter
@@ -43,7 +42,7 @@ from pipelines.fake_github.faults import Faults
 from pipelines.fake_github.generator import FakeConfig, generate
 from pipelines.fake_github.server import FakeGitHubServer
 from pipelines.materialize import local_instance, materialize_range, run_pipeline
-from tests.conftest import END
+from tests.conftest import END, free_port
 from tests.webhook import Receiver
 
 pytestmark = pytest.mark.slow
@@ -79,13 +78,6 @@ class RecordingServer(FakeGitHubServer):
     def handle_blob(self, h: BaseHTTPRequestHandler) -> None:
         self.blob_auth[h.headers.get("Authorization")] += 1
         super().handle_blob(h)
-
-
-def _closed_port() -> int:
-    """A loopback port nothing listens on (connection refused)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Scan:
@@ -159,7 +151,7 @@ def test_no_secret_reaches_any_output(
     record,
 ) -> None:
     db, reports = tmp_path / "ci_metrics.duckdb", tmp_path / "reports"
-    dead_hook = f"http://127.0.0.1:{_closed_port()}{HOOK_PATH}"
+    dead_hook = f"http://127.0.0.1:{free_port()}{HOOK_PATH}"
     caplog.set_level(logging.DEBUG)
     monkeypatch.setattr(alerts, "BACKOFF_S", 0.01)
     for key, value in {
@@ -347,7 +339,7 @@ def test_webhook_url_in_any_form_stays_out_of_logs(
         live = WEBHOOK_FORMS[form](receiver.url)
         monkeypatch.setenv("CI_METRICS_ALERT_WEBHOOK_URL", live)
         delivered = alerts.send_alert("check failed")
-        dead = WEBHOOK_FORMS[form](f"http://127.0.0.1:{_closed_port()}{HOOK_PATH}")
+        dead = WEBHOOK_FORMS[form](f"http://127.0.0.1:{free_port()}{HOOK_PATH}")
         monkeypatch.setenv("CI_METRICS_ALERT_WEBHOOK_URL", dead)
         undelivered = alerts.send_alert("check failed", retries=2)
     assert delivered and not undelivered
