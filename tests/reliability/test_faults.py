@@ -94,6 +94,18 @@ class Backfill:
     def total(self, key: str) -> float:
         return sum(c[key] for c in self.client.values())
 
+    def figures(self) -> dict[str, object]:
+        """What the report shows of a successful backfill: faults, client costs, time."""
+        return {
+            "injected": sum(self.injected.values()),
+            "retries": int(self.total("retries")),
+            "waits": int(self.total("waits")),
+            "waits_s": round(self.total("wait_s"), 1),
+            "requests": self.server_requests,
+            "seconds": round(self.seconds, 1),
+            "result": "success, identical",
+        }
+
     def failure(self) -> str:
         failures = [e for e in self.result.all_events if e.is_step_failure]
         return str(failures[0].event_specific_data.error) if failures else ""
@@ -253,13 +265,7 @@ def test_single_fault_mode_ends_with_the_clean_store(
         case,
         f"30-day backfill of runs and jobs with {_describe(faults)}",
         "runs, jobs and bookkeeping identical to the clean backfill",
-        injected=sum(run.injected.values()),
-        retries=int(run.total("retries")),
-        waits=int(run.total("waits")),
-        waits_s=round(run.total("wait_s"), 1),
-        requests=run.server_requests,
-        seconds=round(run.seconds, 1),
-        result="success, identical",
+        **run.figures(),
     )
 
 
@@ -372,14 +378,8 @@ def test_all_faults_at_once(clean, tmp_path: Path, record) -> None:
         f"30-day backfill of runs, jobs and test results with, from seed {MIXED_SEED}: "
         f"{_describe(faults)}",
         "every raw and meta table identical to the clean backfill (runs created mid-listing aside)",
-        injected=sum(run.injected.values()),
+        **run.figures(),
         injected_by_kind=",".join(f"{k}:{n}" for k, n in sorted(run.injected.items())),
-        retries=int(run.total("retries")),
-        waits=int(run.total("waits")),
-        waits_s=round(run.total("wait_s"), 1),
-        requests=run.server_requests,
-        seconds=round(run.seconds, 1),
-        result="success, identical",
     )
 
 

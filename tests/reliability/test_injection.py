@@ -110,18 +110,23 @@ def labels(world: FakeWorld) -> set[str]:
     return {f"{repo} · {name}" for repo, names in workflow_names(world).items() for name in names}
 
 
+def suite_results(world: FakeWorld) -> Iterator[tuple]:
+    """(run, artifact, test result) for every execution in an unexpired JUnit artifact."""
+    for run in world_runs(world):
+        for art in run.artifacts:
+            if art.holds_tests and not art.expired:
+                for r in junit_sim.run_suite(
+                    art.suite_seed, art.broken_tests, art.flaky_p, hostile=art.hostile
+                ):
+                    yield run, art, r
+
+
 def expected_tests(world: FakeWorld) -> Counter:
     """Every execution of every unexpired JUnit artifact, as the generator wrote it."""
     rows: Counter = Counter()
-    for run in world_runs(world):
-        for art in run.artifacts:
-            if not art.holds_tests or art.expired:
-                continue
-            for r in junit_sim.run_suite(
-                art.suite_seed, art.broken_tests, art.flaky_p, hostile=art.hostile
-            ):
-                key = (run.repo, run.run_id, art.run_attempt, run.head_sha, run.head_branch)
-                rows[(*key, run.workflow_name, r.test_id, r.classname, r.name, r.outcome)] += 1
+    for run, art, r in suite_results(world):
+        key = (run.repo, run.run_id, art.run_attempt, run.head_sha, run.head_branch)
+        rows[(*key, run.workflow_name, r.test_id, r.classname, r.name, r.outcome)] += 1
     return rows
 
 
@@ -131,15 +136,9 @@ def expected_test_verdicts(world: FakeWorld) -> tuple[dict, dict]:
     a median above 1 s, consistently slow at least 5 executions, 80 % of them above 1 s."""
     outcomes: dict[tuple, set[str]] = defaultdict(set)
     durations: dict[tuple, list[float]] = defaultdict(list)
-    for run in world_runs(world):
-        for art in run.artifacts:
-            if not art.holds_tests or art.expired:
-                continue
-            for r in junit_sim.run_suite(
-                art.suite_seed, art.broken_tests, art.flaky_p, hostile=art.hostile
-            ):
-                outcomes[(run.repo, r.test_id, run.head_sha)].add(r.outcome)
-                durations[(run.repo, r.test_id)].append(r.duration_s)
+    for run, _, r in suite_results(world):
+        outcomes[(run.repo, r.test_id, run.head_sha)].add(r.outcome)
+        durations[(run.repo, r.test_id)].append(r.duration_s)
     flaky: Counter = Counter()
     for (repo, test_id, _), seen in outcomes.items():
         if "passed" in seen and seen & {"failed", "error"}:
