@@ -85,7 +85,7 @@ def poll_runs(github: GitHubAPI, cursor: PollCursor) -> tuple[PollCursor, list[d
             before = seen.get(repo, {})
             changed += [r for r in runs if before.get(str(r["id"])) != r["updated_at"]]
             seen[repo] = {str(r["id"]): r["updated_at"] for r in runs}
-    return PollCursor(etags, seen, list(cursor.pending)), changed
+    return PollCursor(etags, seen), changed  # pending days are the caller's to plan
 
 
 def plan_run(days: set[str], last_partition: date) -> tuple[RunRequest | None, list[str]]:
