@@ -28,6 +28,7 @@ from pipelines.resources import DuckDBStore, GitHubAPI
 from pipelines.store import LOAD_MEMORY_LIMIT
 from pipelines.testresults.artifacts import (
     attempt_for,
+    batches,
     context_for,
     download_all,
     list_artifacts,
@@ -37,9 +38,11 @@ from pipelines.testresults.loader import IngestSummary, ingest_files
 from pipelines.testresults.rows import RunContext
 
 TESTS_KEY = AssetKey("test_results")
-# Artifacts per download-then-load round. The next round downloads while one loads, so at
-# most two rounds' archives are in memory.
-DOWNLOAD_BATCH = 128
+# Artifacts per download-then-load round, by count and by listed size. The next round
+# downloads while one loads, so at most two rounds' archives are in memory; each round
+# opens the store once.
+DOWNLOAD_BATCH = 512
+DOWNLOAD_BATCH_BYTES = 64 * 1024 * 1024
 
 
 def summary_metadata(summary: IngestSummary) -> dict:
@@ -110,8 +113,8 @@ def test_results(
             for ref in list_artifacts(client, repo, start, patterns):
                 if (repo, ref.run_id) in attempts and (repo, ref.artifact_id) not in seen:
                     todo.append(ref)
-        batches = [todo[i : i + DOWNLOAD_BATCH] for i in range(0, len(todo), DOWNLOAD_BATCH)]
-        for downloads in _downloaded_ahead(client, batches, github.concurrency):
+        rounds = batches(todo, max_count=DOWNLOAD_BATCH, max_bytes=DOWNLOAD_BATCH_BYTES)
+        for downloads in _downloaded_ahead(client, rounds, github.concurrency):
             contexts = {}
             for d in downloads:
                 key = (d.ref.repo, d.ref.run_id)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.store import connect
+from pipelines.testresults import loader
 from pipelines.testresults.loader import ingest_files
 from pipelines.testresults.rows import RunContext
 from tests import corpus
@@ -150,7 +151,8 @@ def test_bad_files_are_quarantined_while_the_rest_load(db_path: Path) -> None:
             con,
             [SUREFIRE, ("broken.xml", broken), ("laughs.xml", laughs), JEST],
             dagster_run_id="run-1",
-            batch_rows=1,  # the broken file's first row is written before the error
+            batch_rows=1,  # streamed: the broken file's first row is written before the error
+            whole_file_bytes=0,
         )
         assert count(con) == 4 + count_testcases(JEST)
         assert {
@@ -194,12 +196,46 @@ def test_a_crash_mid_batch_leaves_nothing(db_path: Path) -> None:
             return None
 
         with pytest.raises(KeyboardInterrupt):
-            ingest_files(con, [SUREFIRE, JEST], day_for=day_for, batch_rows=1000)
+            ingest_files(
+                con, [SUREFIRE, JEST], day_for=day_for, batch_rows=1000, whole_file_bytes=0
+            )
         assert count(con) == 0
         assert count(con, "SELECT count(*) FROM meta.ingested_files") == 0
         # and a clean retry loads everything once
         ingest_files(con, [SUREFIRE, JEST])
         assert count(con) == 4 + count_testcases(JEST)
+
+
+@needs_corpus
+def test_whole_files_go_in_together_and_a_crash_after_a_flush_leaves_nothing(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loader, "PENDING_ROWS", 1)  # every file's rows go in at once
+    placed = []
+
+    def day_for(ctx: RunContext) -> date | None:
+        placed.append(ctx)
+        if len(placed) == 3:  # the first two files are inserted by now
+            raise KeyboardInterrupt
+        return None
+
+    third = ("third.xml", JUNIT_OK)
+    with connect(db_path) as con:
+        with pytest.raises(KeyboardInterrupt):
+            ingest_files(con, [SUREFIRE, JEST, third], day_for=day_for)
+        assert count(con) == 0
+        assert count(con, "SELECT count(*) FROM meta.ingested_files") == 0
+        monkeypatch.undo()
+        summary = ingest_files(con, [SUREFIRE, JEST, third])
+        assert summary.files_read == 3
+        assert count(con) == 4 + count_testcases(JEST) + 1
+        assert count(con, "SELECT count(*) FROM meta.ingested_files") == 3
+        # each file keeps its own source, hash and row order
+        assert con.execute(
+            "SELECT count(DISTINCT source), count(DISTINCT content_hash), "
+            "bool_and(seq < tests) FROM raw.test_results JOIN meta.ingested_files "
+            "USING (content_hash, source)"
+        ).fetchone() == (3, 3, True)
 
 
 def make_zip(members: dict[str, bytes]) -> bytes:

@@ -134,3 +134,17 @@ def test_a_download_answering_410_counts_as_expired():
     with GitHubClient("https://api.test", "t", transport=httpx.MockTransport(handler)) as client:
         (download,) = download_all(client, [ref], concurrency=1)
     assert download.status == "expired" and download.data is None
+
+
+def test_download_rounds_are_cut_by_count_and_by_listed_size() -> None:
+    from pipelines.testresults.artifacts import ArtifactRef, batches
+
+    def ref(artifact_id: int, size: int) -> ArtifactRef:
+        return ArtifactRef("o/r", artifact_id, "junit", 1, None, None, None, False, "u", size)
+
+    sizes = [10, 10, 10, 10, 10, 95, 10, 200, 1, 1]
+    rounds = batches([ref(i, s) for i, s in enumerate(sizes)], max_count=3, max_bytes=100)
+    got = [[r.size_in_bytes for r in batch] for batch in rounds]
+    # three at most; a round stops before it would pass 100 bytes; an oversized one stands alone
+    assert got == [[10, 10, 10], [10, 10], [95], [10], [200], [1, 1]]
+    assert [r.artifact_id for batch in rounds for r in batch] == list(range(len(sizes)))

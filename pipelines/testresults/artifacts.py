@@ -50,6 +50,7 @@ class ArtifactRef:
     created_at: datetime | None
     expired: bool
     download_url: str
+    size_in_bytes: int = 0  # as listed: what batching downloads by memory goes by
 
     @property
     def source(self) -> str:
@@ -72,6 +73,7 @@ def _ref(repo: str, item: dict[str, Any]) -> ArtifactRef | None:
         created_at=datetime.fromisoformat(created) if created else None,
         expired=bool(item.get("expired")),
         download_url=item.get("archive_download_url") or "",
+        size_in_bytes=int(item.get("size_in_bytes") or 0),
     )
 
 
@@ -133,6 +135,23 @@ def download_all(
         return []
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="gh-artifact") as pool:
         return list(pool.map(one, refs))
+
+
+def batches(refs: list[ArtifactRef], *, max_count: int, max_bytes: int) -> list[list[ArtifactRef]]:
+    """``refs`` in order, cut into batches of at most ``max_count`` artifacts and (by their
+    listed sizes) ``max_bytes``; an artifact larger than that is a batch of its own."""
+    out: list[list[ArtifactRef]] = []
+    batch: list[ArtifactRef] = []
+    size = 0
+    for ref in refs:
+        if batch and (len(batch) >= max_count or size + ref.size_in_bytes > max_bytes):
+            out.append(batch)
+            batch, size = [], 0
+        batch.append(ref)
+        size += ref.size_in_bytes
+    if batch:
+        out.append(batch)
+    return out
 
 
 def attempt_for(ref: ArtifactRef, attempts: list[tuple[int, datetime | None]]) -> int | None:

@@ -6,9 +6,11 @@ ever lists files whose rows are all there, which is what makes re-running an
 ingestion harmless. A file that cannot be read is quarantined in
 ``raw.ingest_errors`` and the rest of the batch still goes in.
 
-Rows reach DuckDB as a stream of Arrow record batches consumed by a single
-``INSERT``: the fastest way to hand a million Python values to DuckDB, and
-one that keeps memory flat however large the file.
+Rows reach DuckDB as Arrow record batches. Small files (most artifacts hold
+a few hundred tests) are read whole and many go in with one ``INSERT``: a
+statement per file cost more than parsing it. A large file is a stream of
+batches consumed by its own ``INSERT``, which keeps memory flat however
+large the file.
 """
 
 from __future__ import annotations
@@ -28,9 +30,14 @@ import pyarrow as pa
 from pipelines.store import transaction
 from pipelines.testresults.archive import ArchiveError, read_members
 from pipelines.testresults.junit import DEFAULT_MAX_BYTES, JUnitParseError, stream_junit
-from pipelines.testresults.rows import ROW_COLUMNS, RunContext, context_from_mapping
+from pipelines.testresults.rows import RERUN, ROW_COLUMNS, RunContext, context_from_mapping
 
 BATCH_ROWS = 10_000
+WHOLE_FILE_BYTES = 4 * 1024 * 1024
+"""Files up to this size are read whole and inserted together with others."""
+PENDING_ROWS = 20_000  # rows of whole files held before they go in
+GROUP_FILES = 256  # files whose hashes are looked up in one query
+GROUP_BYTES = 64 * 1024 * 1024  # ... or fewer, when they hold this many bytes
 _HASH_READ_BYTES = 1 << 20
 
 Source = str | Path | tuple[str, bytes]
@@ -56,13 +63,31 @@ assert tuple(_ARROW_SCHEMA.names) == ROW_COLUMNS
 _ROW_STRUCT = pa.struct(list(_ARROW_SCHEMA))
 _STREAM_SCHEMA = _ARROW_SCHEMA.append(pa.field("seq", pa.int32()))
 
-_INSERT = f"""
-INSERT INTO raw.test_results (
-    day, source, source_kind, content_hash, seq, repo, run_id, run_attempt,
-    head_sha, branch, workflow, {", ".join(ROW_COLUMNS)}, ingested_at
+_FILE_FIELDS = [
+    ("day", pa.date32()),
+    ("source", pa.string()),
+    ("source_kind", pa.string()),
+    ("content_hash", pa.string()),
+    ("repo", pa.string()),
+    ("run_id", pa.int64()),
+    ("run_attempt", pa.int32()),
+    ("head_sha", pa.string()),
+    ("branch", pa.string()),
+    ("workflow", pa.string()),
+]
+_WHOLE_SCHEMA = pa.schema([*_FILE_FIELDS, *_STREAM_SCHEMA])
+_COLUMNS = (
+    "day, source, source_kind, content_hash, seq, repo, run_id, run_attempt, "
+    f"head_sha, branch, workflow, {', '.join(ROW_COLUMNS)}"
 )
+_INSERT = f"""
+INSERT INTO raw.test_results ({_COLUMNS}, ingested_at)
 SELECT ?, ?, ?, ?, seq, ?, ?, ?, ?, ?, ?, {", ".join(ROW_COLUMNS)}, ?
 FROM _rows_stream
+"""
+_INSERT_WHOLE = f"""
+INSERT INTO raw.test_results ({_COLUMNS}, ingested_at)
+SELECT {_COLUMNS}, ? FROM _rows_whole
 """
 
 
@@ -129,68 +154,224 @@ def ingest_files(
     dagster_run_id: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     batch_rows: int = BATCH_ROWS,
+    whole_file_bytes: int = WHOLE_FILE_BYTES,
 ) -> IngestSummary:
     """Ingest report files (paths or ``(name, bytes)``; zips are opened) in one transaction.
 
     ``context_overrides`` (a RunContext, a mapping, or a function of the source
     name) wins over the run linkage found in a report. A row's ``day`` is
     ``day_for(context)`` (default: the run's created day in raw.workflow_runs),
-    else the report's timestamp day, else the file's modification day.
+    else the report's timestamp day, else the file's modification day. Files up
+    to ``whole_file_bytes`` are read whole and inserted together; larger ones
+    stream in batches of ``batch_rows``.
     """
     summary = IngestSummary()
     day_for = day_for or run_created_day(con)
     now = datetime.now(UTC).replace(tzinfo=None)
+    pending = _Pending()
     with transaction(con):
-        seen = {
-            r[0] for r in con.execute("SELECT content_hash FROM meta.ingested_files").fetchall()
-        }
-        for item in _expand(sources, summary, max_bytes):
-            if isinstance(item, tuple):  # (source, reason, hash) of an unreadable container
-                _quarantine(con, summary, *item, now=now, dagster_run_id=dagster_run_id)
-                continue
-            item.content_hash = _sha256(item.data)
-            if item.content_hash in seen:
-                summary.files_skipped_duplicate += 1
-                continue
-            seen.add(item.content_hash)
-            overrides = context_overrides
-            if callable(overrides):
-                overrides = overrides(item.source)
-            try:
-                outcomes, day = _load_file(
-                    con,
-                    item,
-                    overrides,
-                    day_for,
-                    now,
-                    max_bytes=max_bytes,
-                    batch_rows=batch_rows,
-                )
-            except _Quarantine as exc:
-                con.execute(
-                    "DELETE FROM raw.test_results WHERE content_hash = ?", [item.content_hash]
-                )
-                _quarantine(
-                    con,
-                    summary,
-                    item.source,
-                    exc.reason,
-                    item.content_hash,
-                    now=now,
-                    dagster_run_id=dagster_run_id,
-                )
-                continue
-            except duckdb.Error as exc:  # the transaction is void: roll the batch back
-                raise IngestError(item.source, f"{type(exc).__name__}: {exc}") from exc
-            summary.files_read += 1
-            summary.tests_by_outcome.update(outcomes)
-            if outcomes:
-                summary.days.add(day)
-            con.execute(
-                "INSERT INTO meta.ingested_files VALUES (?, ?, ?, ?, ?)",
-                [item.content_hash, item.source, day, sum(outcomes.values()), now],
-            )
+        seen: set[str] = set()
+        for group in _groups(_expand(sources, summary, max_bytes)):
+            files = [item for item in group if isinstance(item, _File)]
+            for item in files:
+                item.content_hash = _sha256(item.data)
+            seen |= _known_hashes(con, [item.content_hash for item in files])
+            for item in group:
+                if isinstance(item, tuple):  # (source, reason, hash) of an unreadable container
+                    _quarantine(con, summary, *item, now=now, dagster_run_id=dagster_run_id)
+                    continue
+                if item.content_hash in seen:
+                    summary.files_skipped_duplicate += 1
+                    continue
+                seen.add(item.content_hash)
+                overrides = context_overrides
+                if callable(overrides):
+                    overrides = overrides(item.source)
+                try:
+                    if _size(item.data) <= whole_file_bytes:
+                        whole = _read_whole(item, overrides, day_for, max_bytes)
+                        outcomes, day = whole.outcomes, whole.day
+                        pending.add(whole)
+                        if pending.rows >= PENDING_ROWS:
+                            pending.flush(con, now)
+                    else:
+                        outcomes, day = _load_file(
+                            con,
+                            item,
+                            overrides,
+                            day_for,
+                            now,
+                            max_bytes=max_bytes,
+                            batch_rows=batch_rows,
+                        )
+                        _mark_ingested(
+                            con, [item.content_hash], [item.source], [day], [outcomes.total()], now
+                        )
+                except _Quarantine as exc:
+                    con.execute(
+                        "DELETE FROM raw.test_results WHERE content_hash = ?", [item.content_hash]
+                    )
+                    _quarantine(
+                        con,
+                        summary,
+                        item.source,
+                        exc.reason,
+                        item.content_hash,
+                        now=now,
+                        dagster_run_id=dagster_run_id,
+                    )
+                    continue
+                except duckdb.Error as exc:  # the transaction is void: roll the batch back
+                    raise IngestError(item.source, f"{type(exc).__name__}: {exc}") from exc
+                summary.files_read += 1
+                summary.tests_by_outcome.update(outcomes)
+                if outcomes:
+                    summary.days.add(day)
+        pending.flush(con, now)
     return summary
+
+
+def _groups(items: Iterator[_File | tuple]) -> Iterator[list[_File | tuple]]:
+    """``items`` a few hundred files (at most ``GROUP_BYTES`` of them) at a time."""
+    group: list[_File | tuple] = []
+    size = 0
+    for item in items:
+        group.append(item)
+        if isinstance(item, _File) and isinstance(item.data, bytes):
+            size += len(item.data)
+        if len(group) >= GROUP_FILES or size >= GROUP_BYTES:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
+
+
+def _known_hashes(con: duckdb.DuckDBPyConnection, hashes: list[str]) -> set[str]:
+    """Which of ``hashes`` are ingested already (one query, not the whole table)."""
+    if not hashes:
+        return set()
+    return {
+        r[0]
+        for r in con.execute(
+            "SELECT content_hash FROM meta.ingested_files "
+            "WHERE content_hash IN (SELECT unnest(?::VARCHAR[]))",
+            [hashes],
+        ).fetchall()
+    }
+
+
+def _mark_ingested(
+    con: duckdb.DuckDBPyConnection,
+    hashes: list[str],
+    sources: list[str],
+    days: list[date],
+    tests: list[int],
+    now: datetime,
+) -> None:
+    """Record files in ``meta.ingested_files`` with one statement."""
+    con.execute(
+        "INSERT INTO meta.ingested_files SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
+        "unnest(?::DATE[]), unnest(?::INTEGER[]), ?::TIMESTAMP",
+        [hashes, sources, days, tests, now],
+    )
+
+
+def _size(data: bytes | Path) -> int:
+    if isinstance(data, bytes):
+        return len(data)
+    try:
+        return data.stat().st_size
+    except OSError:
+        return 0  # read whole: the reader reports why it cannot open the file
+
+
+@dataclass
+class _Whole:
+    """A small file read to the end: final outcomes applied, its day and linkage known."""
+
+    item: _File
+    rows: list[tuple]
+    day: date
+    context: RunContext
+    outcomes: Counter[str]
+
+
+def _read_whole(
+    item: _File, overrides: RunContext | Mapping | None, day_for: DayFor, max_bytes: int
+) -> _Whole:
+    try:
+        reader = (
+            _PluginRows(item, max_bytes) if item.kind == "plugin" else _JUnitRows(item, max_bytes)
+        )
+        rows = [row for batch in reader for row in batch]
+    except (_Quarantine, OSError, MemoryError):
+        raise  # a reason of our own, or trouble worth a retry rather than a quarantine
+    except Exception as exc:  # a parse error, a malformed plugin line, an unforeseen shape
+        raise _Quarantine(_reason(exc)) from None
+    for seq in reader.rerun_seqs:
+        rows[seq] = (rows[seq][0], RERUN, *rows[seq][2:])
+    day, ctx = _placement(reader, item, overrides, day_for)
+    return _Whole(item, rows, day, ctx, Counter(row[1] for row in rows))
+
+
+class _Pending:
+    """Whole files waiting to go in together: one INSERT of their rows, one statement
+    recording them in ``meta.ingested_files``."""
+
+    def __init__(self) -> None:
+        self.files: list[_Whole] = []
+        self.rows = 0
+
+    def add(self, whole: _Whole) -> None:
+        self.files.append(whole)
+        self.rows += len(whole.rows)
+
+    def flush(self, con: duckdb.DuckDBPyConnection, now: datetime) -> None:
+        if not self.files:
+            return
+        files, self.files, self.rows = self.files, [], 0
+        table = _whole_table(files)
+        con.register("_rows_whole", table)
+        try:
+            con.execute(_INSERT_WHOLE, [now])
+        except duckdb.Error as exc:  # the transaction is void: roll the batch back
+            names = f"{files[0].item.source} and {len(files) - 1} other files"
+            raise IngestError(names, f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            with contextlib.suppress(duckdb.Error):
+                con.unregister("_rows_whole")
+        _mark_ingested(
+            con,
+            [w.item.content_hash for w in files],
+            [w.item.source for w in files],
+            [w.day for w in files],
+            [len(w.rows) for w in files],
+            now,
+        )
+
+
+def _whole_table(files: list[_Whole]) -> pa.Table:
+    """Every file's rows with its placement repeated on each (``_WHOLE_SCHEMA``).
+
+    Built column by column for the whole batch: the placement columns are each
+    one ``take`` from a per-file array, not an array per file and column.
+    """
+    rows = [row for w in files for row in w.rows]
+    index = pa.array([i for i, w in enumerate(files) for _ in range(len(w.rows))], pa.int32())
+    per_file = [
+        [w.day for w in files],
+        [w.item.source for w in files],
+        [w.item.kind for w in files],
+        [w.item.content_hash for w in files],
+        *zip(*(_context_values(w.context) for w in files), strict=True),
+    ]
+    columns = [
+        pa.array(values, type=f[1]).take(index)
+        for values, f in zip(per_file, _FILE_FIELDS, strict=True)
+    ]
+    seq = pa.array([seq for w in files for seq in range(len(w.rows))], pa.int32())
+    tests = pa.RecordBatch.from_struct_array(pa.array(rows, type=_ROW_STRUCT)).columns
+    return pa.Table.from_arrays([*columns, *tests, seq], schema=_WHOLE_SCHEMA)
 
 
 def _quarantine(
