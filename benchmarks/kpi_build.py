@@ -33,6 +33,7 @@ Generation runs in a child process so the RSS printed is the build's alone.
 """
 
 import argparse
+import json
 import resource
 import subprocess
 import sys
@@ -174,6 +175,7 @@ def generate(db: Path, scale: float) -> None:
             for t in ("workflow_runs", "workflow_jobs", "test_results")
         }
     print(f"generated {counts} in {time.perf_counter() - began:.1f} s")
+    print(json.dumps({"generated": counts, "generate_s": round(time.perf_counter() - began, 1)}))
 
 
 def peak_rss_mb() -> float:
@@ -187,14 +189,18 @@ def main() -> None:
     parser.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--reuse", action="store_true", help="keep an existing store")
     parser.add_argument("--render", action="store_true", help="also read and render reports")
+    parser.add_argument("--record", type=Path, help="write the figures to this JSON file")
     args = parser.parse_args()
     if args.generate_only:
         generate(args.db, args.scale)
         return
+    figures: dict = {"scale": args.scale}
     if not (args.reuse and args.db.exists()):
         args.db.parent.mkdir(parents=True, exist_ok=True)
         cmd = [sys.executable, __file__, "--db", str(args.db), "--scale", str(args.scale)]
-        subprocess.run([*cmd, "--generate-only"], check=True)
+        out = subprocess.run([*cmd, "--generate-only"], check=True, capture_output=True, text=True)
+        print(out.stdout.splitlines()[0])
+        figures.update(json.loads(out.stdout.splitlines()[-1]))
 
     last = FIRST_DAY + timedelta(days=DAYS - 1)
     params = {"baseline_start": FIRST_DAY, "baseline_end": FIRST_DAY + timedelta(days=29)}
@@ -215,11 +221,21 @@ def main() -> None:
     print(f"full rebuild of all KPI tables: {full:.2f} s (goal <= 20 s)")
     print(f"recompute one day ({day}):     {one_day:.2f} s (goal <= 1 s)")
     print(f"peak RSS of the build:          {peak_rss_mb():.0f} MB (goal <= 4096 MB)")
+    figures.update(
+        full_rebuild_s=round(full, 2),
+        one_day_s=round(one_day, 2),
+        build_peak_rss_mb=round(peak_rss_mb()),
+        duckdb_mb=round(args.db.stat().st_size / 2**20, 1),
+    )
     if args.render:
-        render(args.db, last)
+        figures.update(render(args.db, last))
+    if args.record:
+        from record import record  # benchmarks/ is on the path: the script's own folder
+
+        record(args.record, "kpi_build", figures)
 
 
-def render(db: Path, as_of: date) -> None:
+def render(db: Path, as_of: date) -> dict:
     """Read the store as the dashboard asset does and write every report."""
     from reports.data import load_report
     from reports.files import write_reports
@@ -235,6 +251,12 @@ def render(db: Path, as_of: date) -> None:
     print(f"read the report (load_report):  {read:.2f} s")
     print(f"write the reports:              {written:.2f} s ({sizes})")
     print(f"peak RSS with the reports:      {peak_rss_mb():.0f} MB")
+    return {
+        "load_report_s": round(read, 2),
+        "write_reports_s": round(written, 2),
+        "report_bytes": {kind: Path(p).stat().st_size for kind, p in paths.items()},
+        "peak_rss_with_reports_mb": round(peak_rss_mb()),
+    }
 
 
 if __name__ == "__main__":

@@ -9,9 +9,11 @@ of the pipeline process and of this one (world + server), the DuckDB file size,
 and what the store holds beside what the world holds.
 
     python benchmarks/load.py [--runs-per-day 2000] [--days 365] [--repos 3]
-        [--latency-ms 0] [--db PATH] [--json]
+        [--latency-ms 0] [--db PATH] [--json] [--record FILE]
 
-``--json`` ends the output with one JSON line of every figure (for the load test).
+``--json`` ends the output with one JSON line of every figure (for the load test);
+``--record`` writes them to FILE with the command and machine, for the reliability
+report (``docs/load/``).
 """
 
 from __future__ import annotations
@@ -215,6 +217,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--db", type=Path, help="DuckDB file to keep (default: a temp file)")
     parser.add_argument("--json", action="store_true", help="end with a JSON line of figures")
+    parser.add_argument("--record", type=Path, help="write the figures to this JSON file")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -256,6 +259,10 @@ def main() -> int:
         )
         if args.json:
             print(json.dumps(f))
+        if args.record:
+            from record import record  # benchmarks/ is on the path: the script's own folder
+
+            record(args.record, "load", f)
     return 0 if f["success"] else 1
 
 

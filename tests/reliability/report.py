@@ -18,6 +18,7 @@ from tests.reliability.conftest import OUT_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "reliability.md"
+RECORDS = ROOT / "docs" / "load"  # benchmark figures, written by the benchmarks' --record
 AREAS = ["faults", "crash", "concurrency", "hostile", "secrets", "injection", "load", "other"]
 
 
@@ -30,7 +31,7 @@ def _figures(row: dict) -> str:
     return "; ".join(f"{k}={v}" for k, v in (row.get("figures") or {}).items())
 
 
-def render(rows: list[dict], *, command: str, seconds: float) -> str:
+def render(rows: list[dict], *, command: str, seconds: float, records: Path = RECORDS) -> str:
     """Markdown for ``rows`` (as written by the reliability conftest), grouped by area."""
     passed = sum(r["status"] == "passed" for r in rows)
     lines = [
@@ -50,7 +51,40 @@ def render(rows: list[dict], *, command: str, seconds: float) -> str:
         for r in sorted((r for r in rows if r["area"] == area), key=lambda r: r["case"]):
             cells = [r["case"], r["tried"], r["outcome"], _figures(r), r["status"]]
             lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _recorded(records)) + "\n"
+
+
+def _recorded(folder: Path) -> list[str]:
+    """The load benchmarks' recorded runs: too long for the test suite, so each is run
+    by hand with ``--record`` and its own figures are shown here as they were written."""
+    records = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
+    if not records:
+        return []
+    lines = [
+        "",
+        "## load at full volume (recorded benchmark runs)",
+        "",
+        "Runs of `benchmarks/load.py` and `benchmarks/kpi_build.py` written with `--record` "
+        f"to `{folder.name}/` beside this file; the figures are the files' own.",
+        "",
+        "| benchmark | command | recorded | machine | figures |",
+        "|---|---|---|---|---|",
+    ]
+    for r in records:
+        figures = "; ".join(f"{k}={v}" for k, v in _flat(r["figures"]).items())
+        cells = [r["benchmark"], f"`{r['command']}`", r["recorded_at"], r["machine"], figures]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return lines
+
+
+def _flat(figures: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in figures.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def main(argv: list[str]) -> int:
