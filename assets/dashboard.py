@@ -20,6 +20,7 @@ from assets.kpi import TABLES, kpi_key
 from pipelines import settings
 from pipelines.partitions import run_range_end
 from pipelines.resources import DuckDBStore
+from pipelines.store import REPORT_MEMORY_LIMIT
 from reports.data import WINDOWS, load_report
 from reports.files import write_reports
 
@@ -49,7 +50,7 @@ def dashboard(
     if config.window not in WINDOWS:
         raise ValueError(f"window must be one of {WINDOWS}, not {config.window}")
     as_of = settings.parse_day(config.as_of, "config as_of") or run_range_end(context)
-    with duckdb.connect(read_only=True) as con:
+    with duckdb.connect(read_only=True, memory_limit=REPORT_MEMORY_LIMIT) as con:
         report = load_report(con, as_of=as_of)
     paths = write_reports(report, settings.get(settings.OUTPUT_DIR), window=config.window)
     context.log.info(f"dashboard written to {paths['dashboard'].resolve()}")

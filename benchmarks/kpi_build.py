@@ -241,7 +241,7 @@ def render(db: Path, as_of: date) -> dict:
     from reports.files import write_reports
 
     began = time.perf_counter()
-    with store.connect(db, read_only=True) as con:
+    with store.connect(db, read_only=True, memory_limit=store.REPORT_MEMORY_LIMIT) as con:
         report = load_report(con, as_of=as_of)
     read = time.perf_counter() - began
     began = time.perf_counter()

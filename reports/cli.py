@@ -42,7 +42,9 @@ def report_main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     db = args.db or settings.get(settings.DB)
     try:
-        with store.connect(db, read_only=True, retry_s=LOCK_WAIT_S) as con:
+        with store.connect(
+            db, read_only=True, retry_s=LOCK_WAIT_S, memory_limit=store.REPORT_MEMORY_LIMIT
+        ) as con:
             report = load_report(con, as_of=args.as_of)
     except FileNotFoundError as exc:
         print(f"ci-metrics report: {exc}", file=sys.stderr)

@@ -445,7 +445,7 @@ def test_summaries_show_the_chosen_window_tests(report: dict, fmt: str) -> None:
 
 def test_seven_day_test_tables_equal_kpi_tables(db: Path) -> None:
     with store.connect(db, read_only=True) as con:
-        ours = window_test_tables(con, AS_OF, 7)
+        ours = window_test_tables(con, AS_OF, 7, fetch=TEST_TABLES)
         for table in TEST_TABLES:
             kpi = con.execute(f"SELECT * FROM kpi.{table}")
             kpi_cols = [d[0] for d in kpi.description]
