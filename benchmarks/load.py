@@ -70,6 +70,7 @@ def _child(api_url: str, repos: str, db: str, first: str, last: str) -> None:
         wall = time.perf_counter() - started
         phases: dict[str, float] = {}
         steps: dict[str, float] = {}
+        intervals: list[tuple[str, float, float]] = []
         for result in results:
             begun: dict[str, float] = {}
             for entry in instance.all_logs(result.run_id):
@@ -86,6 +87,7 @@ def _child(api_url: str, repos: str, db: str, first: str, last: str) -> None:
                     steps[event.step_key] = steps.get(event.step_key, 0.0) + seconds
                     phase = phase_of.get(event.step_key, "checks")
                     phases[phase] = phases.get(phase, 0.0) + seconds
+                    intervals.append((phase, begun[event.step_key], entry.timestamp))
     phases["Dagster between steps"] = wall - sum(phases.values())
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(
@@ -96,10 +98,41 @@ def _child(api_url: str, repos: str, db: str, first: str, last: str) -> None:
                 "phases_s": phases,
                 "slowest_steps_s": dict(sorted(steps.items(), key=lambda kv: -kv[1])[:8]),
                 "peak_rss_mb": _mb(usage.ru_maxrss),
+                "intervals": intervals,
                 "cpu_s": usage.ru_utime + usage.ru_stime,
             }
         )
     )
+
+
+def _sampled(cmd: list[str], env: dict) -> tuple[int, str, str, list[tuple[float, int]]]:
+    """Run ``cmd``, sampling its RSS twice a second: (exit code, stdout, stderr, samples)."""
+    import psutil
+
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=env)
+        watched = psutil.Process(child.pid)
+        samples: list[tuple[float, int]] = []
+        while child.poll() is None:
+            try:
+                samples.append((time.time(), watched.memory_info().rss))
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.5)
+        child.wait()
+        out.seek(0)
+        err.seek(0)
+        return child.returncode, out.read(), err.read(), samples
+
+
+def _peaks(samples: list[tuple[float, int]], intervals: list) -> dict[str, float]:
+    """The highest sampled RSS (MB) within each phase's steps."""
+    peaks: dict[str, float] = {}
+    for phase, start, end in intervals:
+        inside = [rss for t, rss in samples if start <= t <= end]
+        if inside:
+            peaks[phase] = max(peaks.get(phase, 0.0), round(max(inside) / 2**20, 1))
+    return peaks
 
 
 def _stored(db: Path) -> dict[str, int]:
@@ -159,25 +192,14 @@ def run(
     with FakeGitHubServer(
         world, token=TOKEN, latency_s=latency_ms / 1000.0, rate_limit=10**9
     ) as server:
-        out = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--child",
-                server.url,
-                ",".join(world.repos),
-                str(db),
-                first.isoformat(),
-                END.isoformat(),
-            ],
-            capture_output=True,
-            text=True,
-            env=env,
+        args = [sys.executable, __file__, "--child", server.url, ",".join(world.repos)]
+        returncode, stdout, stderr, samples = _sampled(
+            [*args, str(db), first.isoformat(), END.isoformat()], env
         )
         requests = server.stats.snapshot()
-    if out.returncode != 0 or not out.stdout.strip():
-        raise SystemExit(f"backfill failed:\n{out.stderr[-4000:]}")
-    child = json.loads(out.stdout.strip().splitlines()[-1])
+    if returncode != 0 or not stdout.strip():
+        raise SystemExit(f"backfill failed:\n{stderr[-4000:]}")
+    child = json.loads(stdout.strip().splitlines()[-1])
     dashboard = out_dir / "dashboard.html"
     return {
         "config": {
@@ -199,6 +221,7 @@ def run(
         "runs_per_s": round(truth["runs"] / child["wall_s"], 1),
         "pipeline_cpu_s": round(child["cpu_s"], 1),
         "pipeline_peak_rss_mb": child["peak_rss_mb"],
+        "pipeline_peak_rss_mb_by_phase": _peaks(samples, child["intervals"]),
         "generator_server_peak_rss_mb": _mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss),
         "generator_peak_rss_mb": generator_rss,
         "children_peak_rss_mb": _mb(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss),
@@ -244,8 +267,10 @@ def main() -> int:
             f"{f['runs_per_s']} runs/s, {f['pipeline_cpu_s']}s CPU, "
             f"{'succeeded' if f['success'] else 'FAILED'}"
         )
+        peaks = f["pipeline_peak_rss_mb_by_phase"]
         for phase, seconds in f["phases_s"].items():
-            print(f"  {phase:<22} {seconds:>8.1f}s")
+            peak = f"  peak RSS {peaks[phase]:>7.1f} MB" if phase in peaks else ""
+            print(f"  {phase:<22} {seconds:>8.1f}s{peak}")
         print(
             f"stored {stored['runs']} runs (world {truth['runs']}), {stored['attempts']} "
             f"attempts (world {truth['attempts']}), {stored['jobs']} jobs (world "
