@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 
-.PHONY: setup demo test lint format dev bench clean browser postgres reliability
+.PHONY: setup demo test lint format dev bench clean browser postgres reliability load-record
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,12 @@ bench: setup
 	$(BIN)/python benchmarks/render.py
 	$(BIN)/python benchmarks/plugin_overhead.py
 	$(BIN)/python benchmarks/load.py --runs-per-day 5
+
+# The recorded load runs in docs/load/ (about an hour on 2 cores); `make reliability` shows them.
+load-record: setup
+	$(BIN)/python benchmarks/load.py --runs-per-day 2000 --days 7 --record docs/load/load-7d-2000-runs-a-day.json
+	$(BIN)/python benchmarks/load.py --runs-per-day 200 --days 365 --record docs/load/load-365d-200-runs-a-day.json
+	$(BIN)/python benchmarks/kpi_build.py --db data/bench/kpi_year.duckdb --scale 2.2 --render --record docs/load/kpi-build-year-2000-runs-a-day.json
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
