@@ -233,8 +233,7 @@ def replace_runs(
             [repos, start, end],
         )
         con.execute(
-            f"INSERT INTO raw.workflow_runs ({names}) SELECT {names} FROM stage_runs "
-            "ORDER BY repo, run_id, run_attempt"
+            f"INSERT INTO raw.workflow_runs ({names}) SELECT {names} FROM stage_runs"
         )
         if cache is not None:
             cache.persist(con)
