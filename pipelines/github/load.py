@@ -232,9 +232,7 @@ def replace_runs(
             "WHERE list_contains(?, repo) AND created_at >= ? AND created_at < ?",
             [repos, start, end],
         )
-        con.execute(
-            f"INSERT INTO raw.workflow_runs ({names}) SELECT {names} FROM stage_runs"
-        )
+        con.execute(f"INSERT INTO raw.workflow_runs ({names}) SELECT {names} FROM stage_runs")
         if cache is not None:
             cache.persist(con)
         count = con.execute("SELECT count(*) FROM stage_runs").fetchone()[0]
