@@ -24,6 +24,7 @@ from tests.conftest import END, ROOT, TOKEN, dagster_home, free_port, server_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
+STOP_WAIT_S = 180
 LOCATION = {"repositoryLocationName": "ci_metrics", "repositoryName": "__repository__"}
 REPORT = (
     b'<?xml version="1.0"?><testsuite name="pytest" timestamp="2025-05-01T08:00:00">'
@@ -133,11 +134,16 @@ class DagsterDev:
             family = []
         os.killpg(self.proc.pid, signal.SIGTERM)
         try:
-            self.proc.wait(timeout=60)
+            # a run in the middle of a step finishes the statement it is in first; on a
+            # loaded 2-core machine that took more than a minute once
+            self.proc.wait(timeout=STOP_WAIT_S)
+            stopped = True
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
-            raise AssertionError("dagster dev did not stop on SIGTERM") from None
+            stopped = False
+        # raised outside the handler: an error of the test body that led here stays visible
+        assert stopped, f"dagster dev did not stop within {STOP_WAIT_S} s of SIGTERM"
         _, alive = psutil.wait_procs(family, timeout=30)
         assert not alive, f"processes left behind: {[p.pid for p in alive]}"
 
