@@ -208,9 +208,6 @@ def ingest_files(
                             con, [item.content_hash], [item.source], [day], [outcomes.total()], now
                         )
                 except _Quarantine as exc:
-                    con.execute(
-                        "DELETE FROM raw.test_results WHERE content_hash = ?", [item.content_hash]
-                    )
                     _quarantine(
                         con,
                         summary,
@@ -523,6 +520,8 @@ def _load_file(
     if failure:
         if isinstance(failure[0], OSError | MemoryError):
             raise failure[0]  # not the file's fault: the batch rolls back, a retry may pass
+        # the rows streamed before the error are this file's only ones: take them out
+        con.execute("DELETE FROM raw.test_results WHERE content_hash = ?", [item.content_hash])
         raise _Quarantine(_reason(failure[0]))
     final = _placement(reader, item, overrides, day_for)
     if final != placed:  # linkage or timestamp seen after the first rows went in
