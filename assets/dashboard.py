@@ -16,8 +16,10 @@ from dagster import (
     asset,
 )
 
-from assets.kpi import TABLES, kpi_key
+from assets.kpi import configured
 from pipelines import settings
+from pipelines.asset_keys import kpi_key
+from pipelines.kpi.build import TABLES
 from pipelines.partitions import run_range_end
 from pipelines.resources import DuckDBStore
 from pipelines.store import REPORT_MEMORY_LIMIT
@@ -51,7 +53,7 @@ def dashboard(
         raise ValueError(f"window must be one of {WINDOWS}, not {config.window}")
     as_of = settings.parse_day(config.as_of, "config as_of") or run_range_end(context)
     with duckdb.connect(read_only=True, memory_limit=REPORT_MEMORY_LIMIT) as con:
-        report = load_report(con, as_of=as_of)
+        report = load_report(con, as_of=as_of, config=configured())
     paths = write_reports(report, settings.get(settings.OUTPUT_DIR), window=config.window)
     context.log.info(f"dashboard written to {paths['dashboard'].resolve()}")
     metadata: dict[str, object] = {

@@ -9,13 +9,13 @@ from datetime import date, timedelta
 
 from dagster import (
     AssetExecutionContext,
-    AssetKey,
     BackfillPolicy,
     MaterializeResult,
     MetadataValue,
     asset,
 )
 
+from pipelines import asset_keys
 from pipelines.github.client import listing_url
 from pipelines.github.extract import (
     fetch_attempts,
@@ -36,8 +36,8 @@ from pipelines.partitions import RAW_FRESHNESS_POLICY, daily_partitions
 from pipelines.resources import DuckDBStore, GitHubAPI
 from pipelines.store import LOAD_MEMORY_LIMIT, markdown_table
 
-RUNS_KEY = AssetKey("github_workflow_runs")
-JOBS_KEY = AssetKey("github_workflow_jobs")
+RUNS_KEY = asset_keys.RUNS
+JOBS_KEY = asset_keys.JOBS
 
 
 def raw_asset(group: str) -> dict:

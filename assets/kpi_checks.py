@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import duckdb
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckKey,
@@ -22,10 +23,13 @@ from dagster import (
     asset_check,
 )
 
-from assets.kpi import JOBS, RUNS, TESTS, kpi_key
+from assets.kpi import configured
+from pipelines.asset_keys import JOBS, RUNS, TESTS, kpi_key
+from pipelines.kpi import query
+from pipelines.kpi.catalogue import KPIS, TARGET_WINDOW_DAYS
+from pipelines.kpi.filters import Period
 from pipelines.resources import DuckDBStore
-from pipelines.store import markdown_table
-from pipelines.targets import KPI_TARGETS
+from pipelines.store import markdown_rows, markdown_table
 
 KNOWN_CONCLUSIONS = (
     "success",
@@ -47,64 +51,28 @@ SAMPLE_ROWS = 10
 
 @dataclass(frozen=True)
 class Target:
-    """One KPI target of ``kpi.targets`` and how to rank workflows for it."""
+    """One KPI target of ``kpi.targets`` and how to rank workflows for it: by a measure of
+    the KPI layer broken down by workflow, or (test flakiness) by ``worst_sql``."""
 
     kpi: str
-    subject: str  # what is measured; the comparator and number come from KPI_TARGETS
-    worst_sql: str  # parameters: window start and end day; {limit} is formatted in
+    worst_measure: str | None = None
+    worst_sql: str | None = None  # parameters: window start and end day; {limit} formatted in
 
     @property
     def description(self) -> str:
         """E.g. ``average PR validation time < 120 s``."""
-        comparator, target = KPI_TARGETS[self.kpi]
-        value = f"{target:g} s" if self.kpi.endswith("_s") else f"{target * 100:g} %"
-        return f"{self.subject} {comparator} {value}"
+        return KPIS[self.kpi].description
 
-
-_PR_WORST = """
-    SELECT repo, workflow_name,
-           sum(pr_duration_sum_s) / nullif(sum(pr_duration_count), 0) AS pr_validation_mean_s
-    FROM kpi.workflow_daily WHERE day BETWEEN ? AND ?
-    GROUP BY ALL HAVING pr_validation_mean_s IS NOT NULL
-    ORDER BY pr_validation_mean_s DESC LIMIT {limit}
-"""
 
 TARGETS: tuple[Target, ...] = (
-    Target("pr_validation_avg_s", "average PR validation time", _PR_WORST),
-    Target("developer_wait_reduction", "developer wait reduction vs baseline", _PR_WORST),
-    Target(
-        "full_suite_p95_s",
-        "full test suite p95",
-        """
-        SELECT repo, workflow_name, max(duration_p95_s) AS worst_daily_p95_s
-        FROM kpi.workflow_daily WHERE day BETWEEN ? AND ?
-        GROUP BY ALL HAVING worst_daily_p95_s IS NOT NULL
-        ORDER BY worst_daily_p95_s DESC LIMIT {limit}
-        """,
-    ),
-    Target(
-        "compute_minutes_reduction",
-        "compute minutes reduction vs baseline",
-        """
-        SELECT repo, workflow_name, sum(compute_minutes) AS compute_minutes
-        FROM kpi.workflow_daily WHERE day BETWEEN ? AND ?
-        GROUP BY ALL ORDER BY compute_minutes DESC LIMIT {limit}
-        """,
-    ),
-    Target(
-        "run_flakiness_rate",
-        "run flakiness",
-        """
-        SELECT repo, workflow_name, count(*) FILTER (WHERE flaky) AS flaky_units,
-               count(*) AS units, flaky_units / units AS flakiness_rate
-        FROM kpi.run_flakiness WHERE day BETWEEN ? AND ?
-        GROUP BY ALL ORDER BY flaky_units DESC, flakiness_rate DESC LIMIT {limit}
-        """,
-    ),
+    Target("pr_validation_avg_s", "pr_validation_avg_s"),
+    Target("developer_wait_reduction", "pr_validation_avg_s"),
+    Target("full_suite_p95_s", "duration_p95_s"),
+    Target("compute_minutes_reduction", "compute_minutes"),
+    Target("run_flakiness_rate", "run_flakiness_rate"),
     Target(
         "test_flakiness_rate",
-        "test flakiness",
-        """
+        worst_sql="""
         SELECT t.repo, t.workflow AS workflow_name,
                count(DISTINCT t.test_id) FILTER (WHERE u.has_failed OR u.has_rerun_then_pass)
                    AS tests_failing_or_rerun
@@ -118,6 +86,22 @@ TARGETS: tuple[Target, ...] = (
         """,
     ),
 )
+
+
+def worst_workflows(
+    con: duckdb.DuckDBPyConnection, target: Target, period: Period
+) -> list[tuple[str, str | None, float | None]]:
+    """The workflows that weigh most on ``target`` over ``period``: (repo, workflow, value)."""
+    if target.worst_sql is not None:
+        sql = target.worst_sql.format(limit=WORST_LIMIT)
+        return [tuple(r) for r in con.execute(sql, [period.start, period.end]).fetchall()]
+    name = target.worst_measure
+    got = query.values(con, [name], period=period, by=["workflow"], config=configured())
+    ranked = sorted(
+        ((repo, wf, v[name]) for (repo, wf, _), v in got.items() if v.get(name) is not None),
+        key=lambda r: (-r[2], r[0], r[1] or ""),
+    )
+    return ranked[:WORST_LIMIT]
 
 
 def _target_check(target: Target) -> AssetChecksDefinition:
@@ -152,16 +136,16 @@ def evaluate_target(duckdb: DuckDBStore, target: Target) -> AssetCheckResult:
             "CASE WHEN comparator = '<' THEN value ELSE -value END DESC NULLS LAST, repo",
             [target.kpi, day],
         ).fetchall()
-        window_start: date = day - timedelta(days=6)
+        window_start: date = day - timedelta(days=TARGET_WINDOW_DAYS - 1)
         per_repo = markdown_table(
             con,
             "SELECT repo, value, target, comparator, baseline_value, window_value, status "
             "FROM kpi.targets WHERE kpi = ? AND day = ? ORDER BY repo",
             [target.kpi, day],
         )
-        worst_sql = target.worst_sql.format(limit=WORST_LIMIT)
-        worst = markdown_table(con, worst_sql, [window_start, day])
-        worst_rows = con.execute(worst_sql, [window_start, day]).fetchall()
+        worst_rows = worst_workflows(con, target, Period(window_start, day))
+    measure = target.worst_measure or "tests_failing_or_rerun"
+    worst = markdown_rows(["repo", "workflow_name", measure], worst_rows)
     breaches = [r for r in rows if r[6] == "breach"]
     repo, value, goal, comparator, baseline, _, status = rows[0]
     metadata = {

@@ -15,14 +15,13 @@ from functools import partial
 import duckdb
 from dagster import (
     AssetExecutionContext,
-    AssetKey,
     MaterializeResult,
     MetadataValue,
     asset,
 )
 
 from assets.github import JOBS_KEY, RUNS_KEY, partition_days, raw_asset
-from pipelines import settings
+from pipelines import asset_keys, settings
 from pipelines.partitions import day_bounds
 from pipelines.resources import DuckDBStore, GitHubAPI
 from pipelines.store import LOAD_MEMORY_LIMIT
@@ -37,7 +36,7 @@ from pipelines.testresults.artifacts import (
 from pipelines.testresults.loader import IngestSummary, ingest_files
 from pipelines.testresults.rows import RunContext
 
-TESTS_KEY = AssetKey("test_results")
+TESTS_KEY = asset_keys.TESTS
 # Artifacts per download-then-load round, by count and by listed size. The next round
 # downloads while one loads, so at most two rounds' archives are in memory; each round
 # opens the store once.

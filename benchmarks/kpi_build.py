@@ -41,8 +41,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from assets.kpi import TABLES, build_all
 from pipelines import store
+from pipelines.kpi.build import TABLES, build_all
 
 FIRST_DAY = date(2025, 1, 1)
 DAYS = 365

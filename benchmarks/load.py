@@ -41,7 +41,7 @@ def _child(api_url: str, repos: str, db: str, first: str, last: str) -> None:
     """One backfill of the whole graph in this process; prints a JSON line of figures."""
     from dagster import DagsterEventType, DagsterInstance
 
-    from assets.kpi import TABLES
+    from pipelines.kpi.build import TABLES
     from pipelines.materialize import run_pipeline
     from pipelines.resources import DuckDBStore, GitHubAPI
 

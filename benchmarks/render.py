@@ -15,8 +15,8 @@ import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from assets.kpi import build_all
 from pipelines import store
+from pipelines.kpi.build import build_all
 from reports.data import load_report
 from reports.html import render_html
 from reports.json_report import render_json

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dagster import AssetKey, AssetSelection, define_asset_job
+from dagster import AssetSelection, define_asset_job
 
 from assets.github import JOBS_KEY, RUNS_KEY
-from assets.kpi import TABLES, kpi_key
 from assets.test_results import TESTS_KEY
+from pipelines import asset_keys
+from pipelines.asset_keys import kpi_key
+from pipelines.kpi.build import TABLES
 
 PER_DAY_KPIS = [kpi_key(t.name) for t in TABLES if t.per_day]
 WINDOW_KPIS = [kpi_key(t.name) for t in TABLES if not t.per_day]
-DASHBOARD_KEY = AssetKey("dashboard")
+DASHBOARD_KEY = asset_keys.DASHBOARD
 
 extract_github_job = define_asset_job(
     "extract_github",

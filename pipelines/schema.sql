@@ -123,3 +123,12 @@ CREATE TABLE IF NOT EXISTS meta.artifacts_seen (
     detail VARCHAR,
     seen_at TIMESTAMP NOT NULL
 );
+
+-- Each repository's metadata from /repos/{owner}/{name}: its default branch is what the
+-- `default` branch filter selects.
+CREATE TABLE IF NOT EXISTS raw.repositories (
+    repo VARCHAR NOT NULL,
+    default_branch VARCHAR,
+    html_url VARCHAR,
+    fetched_at TIMESTAMP NOT NULL
+);

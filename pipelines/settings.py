@@ -12,6 +12,9 @@ import os
 from dataclasses import dataclass
 from datetime import date
 
+from pipelines.kpi.config import KpiConfig
+from pipelines.kpi.filters import Period
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -106,3 +109,12 @@ def repos_from(value: str) -> list[str]:
         if not owner or not name or "/" in name:
             raise ValueError(f"{REPOS.key}: {repo!r} is not of the form owner/name")
     return repos
+
+
+def kpi_config() -> KpiConfig:
+    """The KPI configuration: full-suite workflow and baseline days (both or neither)."""
+    start, end = get_day(BASELINE_START), get_day(BASELINE_END)
+    if start and end and end < start:
+        raise ValueError(f"{BASELINE_END.key} ({end}) is before {BASELINE_START.key} ({start})")
+    baseline = Period(start, end) if start and end else None
+    return KpiConfig(get(FULL_SUITE_WORKFLOW), baseline)

@@ -132,8 +132,11 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
 def markdown_table(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> str:
     """A Markdown table of the rows ``sql`` returns (for materialization metadata)."""
     cur = con.execute(sql, list(params))
-    rows = cur.fetchall()
-    cols = [d[0] for d in cur.description]
+    return markdown_rows([d[0] for d in cur.description], cur.fetchall())
+
+
+def markdown_rows(cols: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A Markdown table of ``rows`` under ``cols``: one line per row, pipes escaped."""
 
     def cell(v: object) -> str:
         if v is None:

@@ -45,7 +45,7 @@ def report_main(argv: Sequence[str] | None = None) -> int:
         with store.connect(
             db, read_only=True, retry_s=LOCK_WAIT_S, memory_limit=store.REPORT_MEMORY_LIMIT
         ) as con:
-            report = load_report(con, as_of=args.as_of)
+            report = load_report(con, as_of=args.as_of, config=settings.kpi_config())
     except FileNotFoundError as exc:
         print(f"ci-metrics report: {exc}", file=sys.stderr)
         return 2

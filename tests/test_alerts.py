@@ -19,9 +19,11 @@ from dagster import (
     materialize,
 )
 
-from assets.kpi import TABLES_BY_NAME, kpi_assets, kpi_key
+from assets.kpi import kpi_assets
 from assets.kpi_checks import check_keys, kpi_target_checks, raw_quality_checks
 from pipelines import alerts, store
+from pipelines.asset_keys import kpi_key
+from pipelines.kpi.build import TABLES_BY_NAME
 from pipelines.partitions import daily_partitions
 from pipelines.resources import DuckDBStore
 from tests.test_kpi_models import RUN_COLS, T0, insert, run
@@ -64,10 +66,10 @@ def test_failing_quality_check_blocks_and_alerts_once(receiver: Receiver, db, ca
     instance = DagsterInstance.ephemeral()
     duplicate = run(1)
     raw = _raw_runs_asset([duplicate, dict(duplicate), run(2)])
-    workflow_daily = next(a for a in kpi_assets if a.key == kpi_key("workflow_daily"))
+    run_facts = next(a for a in kpi_assets if a.key == kpi_key("run_facts"))
     result = materialize(
-        [raw, workflow_daily, *raw_quality_checks],
-        selection=[AssetKey("github_workflow_runs"), kpi_key("workflow_daily")],
+        [raw, run_facts, *raw_quality_checks],
+        selection=[AssetKey("github_workflow_runs"), kpi_key("run_facts")],
         partition_key=DAY,
         instance=instance,
         resources={"duckdb": db},

@@ -7,8 +7,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.kpi import build_all, build_days, build_window
 from pipelines import store
+from pipelines.kpi import build
+from pipelines.kpi.build import build_all, build_window
+from pipelines.kpi.config import KpiConfig
+from pipelines.kpi.filters import Period
 
 RUN_COLS = (
     "repo run_id run_attempt workflow_id workflow_name event status conclusion head_sha "
@@ -21,6 +24,14 @@ TEST_COLS = (
 ).split()
 
 T0 = datetime(2025, 3, 10, 12, 0, 0)
+
+
+def build_days(con, table: str, first, last, config=build.DEFAULT_CONFIG) -> int:
+    """``table`` over the days, after the fact tables it reads, as a pipeline run builds it."""
+    for fact in build.TABLES_BY_NAME[table].reads:
+        if build.TABLES_BY_NAME[fact].kind == "facts":
+            build.build_days(con, fact, first, last, config)
+    return build.build_days(con, table, first, last, config)
 
 
 def run(
@@ -288,7 +299,7 @@ def test_full_suite_uses_configured_workflow_and_successful_final_attempts(con) 
     rows += [run(10, duration_s=9000, workflow="Full", conclusion="failure")]
     rows += [run(11, duration_s=9000, workflow="CI")]
     insert(con, "workflow_runs", RUN_COLS, rows)
-    build_days(con, "full_suite_daily", T0.date(), T0.date(), {"full_suite_workflow": "Full"})
+    build_days(con, "full_suite_daily", T0.date(), T0.date(), KpiConfig(full_suite_workflow="Full"))
     row = one(con, "SELECT * FROM kpi.full_suite_daily")
     assert (row["workflow_name"], row["runs"], row["successful_runs"]) == ("Full", 6, 5)
     assert row["duration_p50_s"] == pytest.approx(300)
@@ -438,8 +449,8 @@ def test_targets_window_baseline_and_empty_days(con) -> None:
     jobs = [job(100, 30, seconds=60 * 60), job(101, 31, seconds=40 * 60)]
     jobs += [job(102, 10, seconds=10 * 60), job(103, 20, seconds=4 * 60)]
     insert(con, "workflow_jobs", JOB_COLS, jobs)
-    params = {"baseline_start": date(2024, 12, 1), "baseline_end": date(2024, 12, 10)}
-    build_all(con, date(2024, 11, 25), date(2025, 1, 5), params=params)
+    config = KpiConfig(baseline=Period(date(2024, 12, 1), date(2024, 12, 10)))
+    build_all(con, date(2024, 11, 25), date(2025, 1, 5), config=config)
     t = {
         (r["day"], r["kpi"]): r
         for r in rows_as_dicts(con, "SELECT * FROM kpi.targets WHERE repo = 'o/r'")
@@ -459,7 +470,7 @@ def test_targets_window_baseline_and_empty_days(con) -> None:
     assert t[(day, "test_flakiness_rate")]["status"] == "no_data"
     assert t[(day, "run_flakiness_rate")]["value"] == 0.0
     # without a baseline, reductions are null with status no_baseline
-    build_days(con, "targets", day, day, {"baseline_start": None, "baseline_end": None})
+    build_days(con, "targets", day, day, KpiConfig(baseline=None))
     nb = one(
         con,
         "SELECT * FROM kpi.targets WHERE day = ? AND kpi = 'compute_minutes_reduction'",
@@ -523,7 +534,8 @@ def test_targets_test_flakiness_rate_moves_with_the_window(con) -> None:
 def test_window_assets_materialize_through_dagster_for_a_configured_day(tmp_path) -> None:
     from dagster import DagsterInstance, materialize
 
-    from assets.kpi import TABLES_BY_NAME, kpi_assets
+    from assets.kpi import kpi_assets
+    from pipelines.kpi.build import TABLES_BY_NAME
     from pipelines.resources import DuckDBStore
 
     path = tmp_path / "store.duckdb"

@@ -8,8 +8,9 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from assets.kpi import build_all
 from pipelines import store
+from pipelines.kpi.build import build_all
+from pipelines.kpi.config import KpiConfig
 from tests.test_kpi_models import JOB_COLS, RUN_COLS, insert, rows_as_dicts, run
 
 FIRST = date(2024, 12, 20)  # spans a month and a year boundary
@@ -105,7 +106,7 @@ def built(tmp_path_factory):
             con,
             FIRST,
             FIRST + timedelta(days=DAYS - 1),
-            params={"baseline_start": None, "baseline_end": None},
+            config=KpiConfig(baseline=None),
         )
         daily = rows_as_dicts(con, "SELECT * FROM kpi.workflow_daily")
         targets = rows_as_dicts(con, "SELECT * FROM kpi.targets")

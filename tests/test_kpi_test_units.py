@@ -6,9 +6,17 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.kpi import build_days
 from pipelines import store
+from pipelines.kpi import build
 from tests.test_kpi_models import T0, TEST_COLS, insert, result_row, rows_as_dicts
+
+
+def build_days(con, table: str, first, last, config=build.DEFAULT_CONFIG) -> int:
+    """``table`` over the days, after the fact tables it reads, as a pipeline run builds it."""
+    for fact in build.TABLES_BY_NAME[table].reads:
+        if build.TABLES_BY_NAME[fact].kind == "facts":
+            build.build_days(con, fact, first, last, config)
+    return build.build_days(con, table, first, last, config)
 
 
 @pytest.fixture

@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from assets.kpi import build_all
 from pipelines import store
+from pipelines.kpi.build import build_all
+from pipelines.kpi.config import KpiConfig
+from pipelines.kpi.filters import Period
 from reports.cli import report_main
 from reports.data import TEST_TABLES, load_report, window_test_tables
 from reports.files import write_reports
@@ -216,7 +218,7 @@ def insert_store(db: Path, runs: list[Run]) -> None:
             FIRST,
             AS_OF,
             as_of=AS_OF,
-            params={"baseline_start": BASELINE[0], "baseline_end": BASELINE[1]},
+            config=KpiConfig(baseline=Period(*BASELINE)),
         )
 
 
@@ -235,7 +237,12 @@ def db(tmp_path_factory: pytest.TempPathFactory, runs: list[Run]) -> Path:
 @pytest.fixture(scope="module")
 def report(db: Path) -> dict:
     with store.connect(db, read_only=True) as con:
-        return load_report(con, as_of=AS_OF, now=datetime(2025, 3, 11, 7, 0))
+        return load_report(
+            con,
+            as_of=AS_OF,
+            now=datetime(2025, 3, 11, 7, 0),
+            config=KpiConfig(baseline=Period(*BASELINE)),
+        )
 
 
 # ---- expectations computed from the specs -------------------------------------------------

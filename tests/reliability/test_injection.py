@@ -23,7 +23,6 @@ from dagster import AssetCheckEvaluation, DagsterInstance, build_sensor_context
 from markdown_it import MarkdownIt
 from playwright.sync_api import sync_playwright
 
-from assets.kpi import TABLES
 from assets.kpi_checks import check_keys, kpi_target_checks
 from pipelines import alerts, store
 from pipelines.fake_github import junit_sim
@@ -37,6 +36,7 @@ from pipelines.fake_github.generator import (
     generate,
 )
 from pipelines.fake_github.server import FakeGitHubServer
+from pipelines.kpi.build import TABLES
 from pipelines.materialize import run_pipeline
 from tests.browser import launch, offline_page
 from tests.conftest import END, TOKEN, raw_resources

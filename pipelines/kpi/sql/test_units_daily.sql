@@ -1,5 +1,6 @@
--- kpi.test_units_daily: per repo, test id, head_sha (null when unknown) and day, the facts
--- test flakiness needs, so a 7-day window is a cheap aggregation over these rows:
+-- kpi.test_units_daily: per repo, test id, head_sha (null when unknown), day and the run's
+-- dimensions (workflow, event, branch: from kpi.run_facts, else the report's own), the
+-- facts test flakiness needs, so any filtered window is a cheap aggregation over these rows:
 -- whether the unit passed, failed or errored, and whether one execution (one report file)
 -- holds a rerun followed by a pass.
 -- A rerun followed by a pass is looked for only among the tests that have a rerun row
@@ -8,12 +9,17 @@
 -- one aggregation gives every column and no join with the units is needed.
 -- Parameters: $start_day, $end_day (inclusive UTC days).
 WITH rows_ AS NOT MATERIALIZED (
-    SELECT repo, test_id, head_sha, day, content_hash, seq, outcome
-    FROM raw.test_results
-    WHERE day BETWEEN $start_day::DATE AND $end_day::DATE
+    SELECT
+        t.repo, t.test_id, t.head_sha, t.day, t.content_hash, t.seq, t.outcome,
+        coalesce(r.workflow_name, t.workflow) AS workflow_name,
+        r.event,
+        coalesce(r.head_branch, t.branch) AS head_branch
+    FROM raw.test_results t
+    LEFT JOIN kpi.run_facts r ON r.repo = t.repo AND r.run_id = t.run_id
+    WHERE t.day BETWEEN $start_day::DATE AND $end_day::DATE
 ),
 reruns AS (
-    SELECT repo, test_id, head_sha, day, content_hash, seq
+    SELECT repo, test_id, head_sha, day, content_hash, seq, workflow_name, event, head_branch
     FROM rows_
     WHERE outcome = 'rerun' AND head_sha IS NOT NULL
 ),
@@ -25,7 +31,7 @@ last_pass AS (
     GROUP BY p.content_hash, p.test_id
 ),
 markers AS (
-    SELECT DISTINCT r.repo, r.test_id, r.head_sha, r.day
+    SELECT DISTINCT r.repo, r.test_id, r.head_sha, r.day, r.workflow_name, r.event, r.head_branch
     FROM reruns r
     JOIN last_pass p ON p.content_hash = r.content_hash AND p.test_id = r.test_id
     WHERE r.seq < p.seq
@@ -35,14 +41,20 @@ SELECT
     test_id,
     head_sha,
     day,
+    workflow_name,
+    event,
+    head_branch,
     count(outcome) AS executions,
     bool_or(outcome = 'passed') AS has_passed,
     bool_or(outcome IN ('failed', 'error')) AS has_failed,
     bool_or(outcome <> 'skipped') AS has_non_skipped,
     bool_or(rerun_then_pass) AS has_rerun_then_pass
 FROM (
-    SELECT repo, test_id, head_sha, day, outcome, false AS rerun_then_pass FROM rows_
+    SELECT repo, test_id, head_sha, day, workflow_name, event, head_branch, outcome,
+        false AS rerun_then_pass
+    FROM rows_
     UNION ALL
-    SELECT repo, test_id, head_sha, day, NULL, true FROM markers
+    SELECT repo, test_id, head_sha, day, workflow_name, event, head_branch, NULL, true
+    FROM markers
 )
-GROUP BY repo, test_id, head_sha, day
+GROUP BY ALL

@@ -11,7 +11,7 @@ SELECT
     list_sort(list_distinct(flatten(list(run_ids)))) AS run_ids,
     $as_of::DATE - ($window_days - 1) AS window_start,
     $as_of::DATE AS as_of
-FROM kpi.test_flaky_units
+FROM test_flaky_units
 WHERE flaky
 GROUP BY repo, test_id
 ORDER BY flaky_units DESC, repo, test_id

@@ -14,6 +14,6 @@ SELECT
     duration_regression,
     window_start,
     as_of
-FROM kpi.test_stats
+FROM test_stats
 WHERE (slow OR consistently_slow) AND as_of = $as_of::DATE
 ORDER BY median_duration_s DESC NULLS LAST, repo, test_id

@@ -34,7 +34,7 @@ prev AS (
 ),
 flaky AS (
     SELECT repo, test_id, count(*) AS flaky_units
-    FROM kpi.test_flaky_units
+    FROM test_flaky_units
     WHERE flaky
     GROUP BY repo, test_id
 )

@@ -1,0 +1,106 @@
+"""What a question is asked about: which runs (filters) and which days (period).
+
+Runs are filtered before any KPI forms its units, so a filtered value is the KPI of the
+selected runs alone. Every view takes the same filter: ``repo``, ``workflow``, ``branch``
+(``default``, ``pr``, ``other`` or a branch name), ``event``, ``start`` and ``end``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from pipelines.kpi.catalogue import BRANCH_CLASSES
+
+
+def _values(values: Iterable[str] | None) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for v in values or () if v))
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Runs selected by repository, workflow name, branch and event; empty means all."""
+
+    repos: tuple[str, ...] = ()
+    workflows: tuple[str, ...] = ()
+    branches: tuple[str, ...] = ()
+    events: tuple[str, ...] = ()
+
+    @classmethod
+    def of(
+        cls,
+        repos: Iterable[str] | None = None,
+        workflows: Iterable[str] | None = None,
+        branches: Iterable[str] | None = None,
+        events: Iterable[str] | None = None,
+    ) -> Filters:
+        return cls(_values(repos), _values(workflows), _values(branches), _values(events))
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, Iterable[str]]) -> Filters:
+        """From URL-style parameters (``repo``, ``workflow``, ``branch``, ``event``), each
+        possibly repeated."""
+        return cls.of(
+            query.get("repo"), query.get("workflow"), query.get("branch"), query.get("event")
+        )
+
+    @property
+    def empty(self) -> bool:
+        return not (self.repos or self.workflows or self.branches or self.events)
+
+    def sql_params(self) -> dict[str, Any]:
+        """The filter's SQL parameters (``pipelines/kpi/sql/filter.sql``): lists or NULL."""
+        classes = [b for b in self.branches if b in BRANCH_CLASSES]
+        names = [b for b in self.branches if b not in BRANCH_CLASSES]
+        return {
+            "repos": list(self.repos) or None,
+            "workflows": list(self.workflows) or None,
+            "events": list(self.events) or None,
+            "branch_classes": classes or None,
+            "branch_names": names or None,
+        }
+
+    def query(self) -> list[tuple[str, str]]:
+        """As URL parameters, the inverse of :meth:`from_query`."""
+        return [
+            *(("repo", v) for v in self.repos),
+            *(("workflow", v) for v in self.workflows),
+            *(("branch", v) for v in self.branches),
+            *(("event", v) for v in self.events),
+        ]
+
+
+@dataclass(frozen=True)
+class Period:
+    """Inclusive UTC days ``start`` … ``end``."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"period ends ({self.end}) before it starts ({self.start})")
+
+    @classmethod
+    def ending(cls, end: date, days: int) -> Period:
+        """The ``days`` days ending on ``end``."""
+        return cls(end - timedelta(days=days - 1), end)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Period:
+        """The period of the same length just before this one."""
+        return Period.ending(self.start - timedelta(days=1), self.days)
+
+    def day_list(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range(self.days)]
+
+    def __str__(self) -> str:
+        return f"{self.start.isoformat()}..{self.end.isoformat()}"
+
+
+ALL_RUNS = Filters()

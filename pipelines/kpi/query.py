@@ -1,0 +1,267 @@
+"""The one way to compute a measure or a KPI: for any filter, any period, or a series of
+windows (one ending on each day of a range).
+
+Each measure's SQL file reads the filtered facts (``runs_f``: ``kpi.run_facts``,
+``tests_f``: ``kpi.test_units_daily``) and the ``windows`` relation; this module binds the
+filter, the windows and the configuration, runs only the files the asked measures need,
+and joins their rows per (repo, workflow, event, window end). ``kpi.targets``, the per-day
+tables, the reports, the checks and the explorer all call it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+
+from pipelines.kpi import sqlfiles
+from pipelines.kpi.catalogue import KPIS, MEASURES, UNITS, Kpi, Status
+from pipelines.kpi.config import DEFAULT_CONFIG, KpiConfig
+from pipelines.kpi.filters import ALL_RUNS, Filters, Period
+from pipelines.store import table_exists
+
+Key = tuple[str, str | None, str | None]  # repo, workflow_name, event
+FACTS = {"runs_f": "run_facts", "tests_f": "test_units_daily"}
+_TEST_FILES = {"test_flakiness"}
+
+
+def _facts_cte(con: duckdb.DuckDBPyConnection, alias: str) -> str | None:
+    table = FACTS[alias]
+    if not table_exists(con, "kpi", table):
+        return None
+    return sqlfiles.load("filter").replace("{facts}", f"kpi.{table}")
+
+
+def _compose(con: duckdb.DuckDBPyConnection, file: str) -> str | None:
+    """The file's query with its CTEs: windows, the filtered facts, its units if any."""
+    alias = "tests_f" if file in _TEST_FILES else "runs_f"
+    if not table_exists(con, "raw", "repositories"):
+        return None
+    facts = _facts_cte(con, alias)
+    if facts is None:
+        return None
+    ctes = [f"windows AS ({sqlfiles.load('windows')})", f"{alias} AS ({facts})"]
+    if file in UNITS:
+        ctes.append(f"{UNITS[file]} AS ({sqlfiles.load(UNITS[file])})")
+    return f"WITH {', '.join(ctes)} SELECT * FROM ({sqlfiles.load(file)})"
+
+
+def _params(
+    filters: Filters,
+    first_end: date,
+    last_end: date,
+    window_days: int,
+    by: Sequence[str],
+    config: KpiConfig,
+) -> dict[str, Any]:
+    return {
+        **filters.sql_params(),
+        "first_end": first_end,
+        "last_end": last_end,
+        "window_days": window_days,
+        "span_start": first_end - timedelta(days=window_days - 1),
+        "span_end": last_end,
+        "by_workflow": "workflow" in by,
+        "by_event": "event" in by,
+        "full_suite_workflow": config.full_suite_workflow,
+    }
+
+
+def units(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    period: Period,
+    filters: Filters = ALL_RUNS,
+) -> list[dict[str, Any]]:
+    """The units a measure forms (``developer_wait_units``, ``run_flakiness_units``) whose
+    first run falls in ``period``, over the filtered runs."""
+    if name not in UNITS.values():
+        raise KeyError(f"unknown units {name!r}")
+    facts = _facts_cte(con, "runs_f")
+    if facts is None or not table_exists(con, "raw", "repositories"):
+        return []
+    sql = f"WITH runs_f AS ({facts}) SELECT * FROM ({sqlfiles.load(name)})"
+    params = {**filters.sql_params(), "span_start": period.start, "span_end": period.end}
+    cur = con.execute(sql, sqlfiles.bind(sql, params))
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
+def series(
+    con: duckdb.DuckDBPyConnection,
+    measures: Iterable[str],
+    filters: Filters = ALL_RUNS,
+    *,
+    first_end: date,
+    last_end: date,
+    window_days: int,
+    by: Sequence[str] = (),
+    config: KpiConfig = DEFAULT_CONFIG,
+) -> dict[tuple[str, str | None, str | None, date], dict[str, Any]]:
+    """``measures`` per (repo, workflow, event, window end) for the windows of
+    ``window_days`` days ending on each day ``first_end`` … ``last_end``.
+
+    ``by`` adds ``workflow`` and/or ``event`` to the repo in the key (the other stays None).
+    A key without data in a window has no entry.
+    """
+    wanted = list(dict.fromkeys(measures))
+    for name in wanted:
+        m = MEASURES.get(name)
+        if m is None:
+            raise KeyError(f"unknown measure {name!r}")
+        if ("workflow" in by and not m.by_workflow) or ("event" in by and not m.by_event):
+            raise ValueError(f"measure {name!r} is not broken down by {'/'.join(by)}")
+    files = dict.fromkeys(MEASURES[n].sql for n in wanted)
+    params = _params(filters, first_end, last_end, window_days, by, config)
+    out: dict[tuple[str, str | None, str | None, date], dict[str, Any]] = {}
+    for file in files:
+        sql = _compose(con, file)
+        if sql is None:
+            continue
+        cur = con.execute(sql, sqlfiles.bind(sql, params))
+        cols = [d[0] for d in cur.description]
+        keep = [(i, c) for i, c in enumerate(cols) if c in wanted]
+        for row in cur.fetchall():
+            values = out.setdefault((row[0], row[1], row[2], row[3]), {})
+            for i, c in keep:
+                values[c] = row[i]
+    return out
+
+
+def values(
+    con: duckdb.DuckDBPyConnection,
+    measures: Iterable[str],
+    filters: Filters = ALL_RUNS,
+    period: Period | None = None,
+    *,
+    by: Sequence[str] = (),
+    config: KpiConfig = DEFAULT_CONFIG,
+) -> dict[Key, dict[str, Any]]:
+    """``measures`` per (repo, workflow, event) over ``period``."""
+    if period is None:
+        raise ValueError("a period is needed")
+    rows = series(
+        con,
+        measures,
+        filters,
+        first_end=period.end,
+        last_end=period.end,
+        window_days=period.days,
+        by=by,
+        config=config,
+    )
+    return {(r, w, e): v for (r, w, e, _), v in rows.items()}
+
+
+@dataclass(frozen=True)
+class KpiValue:
+    """One KPI of one repo over one window: the row of ``kpi.targets`` and every card."""
+
+    kpi: Kpi
+    value: float | None
+    window_value: float | None
+    baseline_value: float | None
+    status: Status
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kpi": self.kpi.name,
+            "value": self.value,
+            "window_value": self.window_value,
+            "baseline_value": self.baseline_value,
+            "target": self.kpi.target,
+            "comparator": self.kpi.comparator,
+            "status": self.status,
+        }
+
+
+def baselines(
+    con: duckdb.DuckDBPyConnection, filters: Filters, config: KpiConfig
+) -> dict[tuple[str, str], float | None]:
+    """Per (repo, kpi): the reduction KPIs' measures over the baseline days."""
+    if config.baseline is None:
+        return {}
+    reductions = [k for k in KPIS.values() if k.reduction]
+    got = values(con, [k.measure for k in reductions], filters, config.baseline, config=config)
+    return {(repo, k.name): v.get(k.measure) for (repo, _, _), v in got.items() for k in reductions}
+
+
+def kpi_series(
+    con: duckdb.DuckDBPyConnection,
+    repos: Sequence[str],
+    filters: Filters = ALL_RUNS,
+    *,
+    first_end: date,
+    last_end: date,
+    window_days: int,
+    config: KpiConfig = DEFAULT_CONFIG,
+) -> dict[tuple[str, date], dict[str, KpiValue]]:
+    """Every KPI per repo of ``repos`` and window end, with its status (``no_data`` where
+    the window has none)."""
+    rows = series(
+        con,
+        [k.measure for k in KPIS.values()],
+        filters,
+        first_end=first_end,
+        last_end=last_end,
+        window_days=window_days,
+        config=config,
+    )
+    base = baselines(con, filters, config)
+    out: dict[tuple[str, date], dict[str, KpiValue]] = {}
+    day = first_end
+    while day <= last_end:
+        for repo in repos:
+            measured = rows.get((repo, None, None, day), {})
+            cards = out.setdefault((repo, day), {})
+            for kpi in KPIS.values():
+                window_value = measured.get(kpi.measure)
+                baseline_value = base.get((repo, kpi.name)) if kpi.reduction else None
+                value = kpi.value(window_value, baseline_value)
+                cards[kpi.name] = KpiValue(
+                    kpi,
+                    value,
+                    window_value,
+                    baseline_value,
+                    kpi.status(value, window_value, config.baseline is not None),
+                )
+        day += timedelta(days=1)
+    return out
+
+
+def kpis(
+    con: duckdb.DuckDBPyConnection,
+    repos: Sequence[str],
+    filters: Filters = ALL_RUNS,
+    period: Period | None = None,
+    *,
+    config: KpiConfig = DEFAULT_CONFIG,
+) -> dict[str, dict[str, KpiValue]]:
+    """Every KPI per repo over ``period``."""
+    if period is None:
+        raise ValueError("a period is needed")
+    got = kpi_series(
+        con,
+        repos,
+        filters,
+        first_end=period.end,
+        last_end=period.end,
+        window_days=period.days,
+        config=config,
+    )
+    return {repo: cards for (repo, _), cards in got.items()}
+
+
+def known_repos(con: duckdb.DuckDBPyConnection, filters: Filters = ALL_RUNS) -> list[str]:
+    """The repositories the store knows (runs or test results), within the filter's."""
+    repos = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT repo FROM raw.workflow_runs WHERE repo IS NOT NULL "
+            "UNION SELECT DISTINCT repo FROM raw.test_results WHERE repo IS NOT NULL ORDER BY 1"
+        ).fetchall()
+    ]
+    return [r for r in repos if not filters.repos or r in filters.repos]

@@ -1,0 +1,17 @@
+-- Developer wait per repo and window: mean over the PR commits (developer_wait_units) whose
+-- first run was created in the window and whose final attempts are all completed.
+-- Parameters: the windows'.
+SELECT
+    u.repo,
+    NULL::VARCHAR AS workflow_name,
+    NULL::VARCHAR AS event,
+    w.window_end,
+    count(u.wait_s) AS developer_wait_commits,
+    count(*) FILTER (WHERE NOT u.complete) AS developer_wait_incomplete_commits,
+    coalesce(sum(u.wait_s), 0) AS developer_wait_sum_s,
+    avg(u.wait_s) AS developer_wait_mean_s,
+    quantile_cont(u.wait_s, 0.5) AS developer_wait_p50_s,
+    quantile_cont(u.wait_s, 0.95) AS developer_wait_p95_s
+FROM windows w
+JOIN developer_wait_units u ON u.day BETWEEN w.window_start AND w.window_end
+GROUP BY ALL

@@ -1,0 +1,28 @@
+-- Run flakiness units: (repo, workflow_id, head_sha) of the filtered runs with at least one
+-- attempt classed success or failure, on the day its first run was created, for units whose
+-- first run falls in $span_start .. $span_end. A unit is flaky when its attempts (of all its
+-- runs) include both a success and a failure.
+WITH touched AS (
+    SELECT DISTINCT repo, workflow_id, head_sha
+    FROM runs_f
+    WHERE day BETWEEN $span_start AND $span_end
+        AND workflow_id IS NOT NULL AND head_sha IS NOT NULL
+)
+SELECT
+    r.repo,
+    r.workflow_id,
+    arg_max(r.workflow_name, r.created_at) FILTER (WHERE r.workflow_name IS NOT NULL)
+        AS workflow_name,
+    r.head_sha,
+    min(r.day) AS day,
+    count(*) AS runs,
+    sum(r.attempts)::BIGINT AS attempts,
+    sum(r.success_attempts)::BIGINT AS success_attempts,
+    sum(r.failure_attempts)::BIGINT AS failure_attempts,
+    sum(r.success_attempts) > 0 AND sum(r.failure_attempts) > 0 AS flaky
+FROM runs_f r
+SEMI JOIN touched t
+    ON t.repo = r.repo AND t.workflow_id = r.workflow_id AND t.head_sha = r.head_sha
+GROUP BY r.repo, r.workflow_id, r.head_sha
+HAVING min(r.day) BETWEEN $span_start AND $span_end
+    AND sum(r.success_attempts) + sum(r.failure_attempts) > 0

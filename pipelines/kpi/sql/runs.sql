@@ -1,0 +1,66 @@
+-- Run measures per repo (and workflow / event when $by_workflow / $by_event) and window,
+-- from the filtered runs (runs_f, one row per run on its day). Counts and sums are kept
+-- beside every rate and mean, so tables built from them add up exactly.
+-- Parameters: the windows' ($first_end, $last_end, $window_days), $by_workflow, $by_event.
+WITH daily AS (
+    SELECT
+        repo,
+        CASE WHEN $by_workflow THEN workflow_name END AS workflow_name,
+        CASE WHEN $by_event THEN event END AS event,
+        day,
+        count(*) AS runs,
+        sum(attempts) AS attempts,
+        count(*) FILTER (WHERE final_class = 'success') AS successes,
+        count(*) FILTER (WHERE final_class = 'failure') AS failures,
+        count(*) FILTER (WHERE final_class = 'excluded') AS excluded,
+        count(*) FILTER (WHERE final_class IS NULL) AS not_completed,
+        count(*) FILTER (WHERE first_class = 'success') AS first_attempt_successes,
+        count(*) FILTER (WHERE first_class = 'failure') AS first_attempt_failures,
+        coalesce(sum(duration_s), 0) AS duration_sum_s,
+        count(duration_s) AS duration_count,
+        sum(queue_s) AS queue_sum_s,
+        count(queue_s) AS queue_count,
+        count(*) FILTER (WHERE event IN ('pull_request', 'pull_request_target')) AS pr_runs,
+        coalesce(sum(duration_s) FILTER (WHERE event IN ('pull_request', 'pull_request_target')), 0)
+            AS pr_duration_sum_s,
+        count(duration_s) FILTER (WHERE event IN ('pull_request', 'pull_request_target'))
+            AS pr_duration_count,
+        sum(compute_minutes) AS compute_minutes,
+        sum(compute_seconds) AS compute_seconds
+    FROM runs_f
+    WHERE day BETWEEN $first_end::DATE - ($window_days - 1) AND $last_end::DATE
+    GROUP BY ALL
+)
+SELECT
+    d.repo,
+    d.workflow_name,
+    d.event,
+    w.window_end,
+    sum(d.runs)::BIGINT AS runs,
+    sum(d.attempts)::BIGINT AS attempts,
+    sum(d.successes)::BIGINT AS successes,
+    sum(d.failures)::BIGINT AS failures,
+    sum(d.excluded)::BIGINT AS excluded,
+    sum(d.not_completed)::BIGINT AS not_completed,
+    sum(d.successes) / nullif(sum(d.successes) + sum(d.failures), 0) AS success_rate,
+    sum(d.first_attempt_successes)::BIGINT AS first_attempt_successes,
+    sum(d.first_attempt_failures)::BIGINT AS first_attempt_failures,
+    sum(d.first_attempt_successes)
+        / nullif(sum(d.first_attempt_successes) + sum(d.first_attempt_failures), 0)
+        AS first_attempt_success_rate,
+    sum(d.duration_sum_s) / nullif(sum(d.duration_count), 0) AS duration_mean_s,
+    sum(d.duration_sum_s)::DOUBLE AS duration_sum_s,
+    sum(d.duration_count)::BIGINT AS duration_count,
+    sum(d.queue_sum_s) / nullif(sum(d.queue_count), 0) AS queue_mean_s,
+    sum(d.pr_runs)::BIGINT AS pr_runs,
+    sum(d.pr_duration_sum_s)::DOUBLE AS pr_duration_sum_s,
+    sum(d.pr_duration_count)::BIGINT AS pr_duration_count,
+    -- average PR validation time: final attempts classed success or failure of PR runs
+    sum(d.pr_duration_sum_s) / nullif(sum(d.pr_duration_count), 0) AS pr_validation_avg_s,
+    sum(d.compute_minutes)::BIGINT AS compute_minutes,
+    sum(d.compute_seconds)::DOUBLE AS compute_seconds,
+    -- mean per calendar day of the window; days without runs count as 0
+    sum(d.compute_minutes) / max($window_days)::DOUBLE AS compute_minutes_per_day
+FROM windows w
+JOIN daily d ON d.day BETWEEN w.window_start AND w.window_end
+GROUP BY ALL
