@@ -16,16 +16,18 @@ from dagster import (
 )
 
 from pipelines import asset_keys
-from pipelines.github.client import listing_url
+from pipelines.github.client import GitHubError, listing_url
 from pipelines.github.extract import (
     fetch_attempts,
     fetch_jobs,
+    fetch_repository,
     list_runs,
     missing_attempts,
 )
 from pipelines.github.load import (
     StoredResponseCache,
     replace_jobs,
+    replace_repositories,
     replace_runs,
     runs_needing_jobs,
     staged,
@@ -74,7 +76,12 @@ def github_workflow_runs(
         stored = stored_attempts(con, repos, first, last)
     windows = pages = probes = fetched_attempts = 0
     with github.client(cache) as client, staged(RUN_COLUMNS) as stage:
+        repositories = []
         for repo in repos:
+            try:
+                repositories.append(fetch_repository(client, repo))
+            except GitHubError as exc:  # metadata only: the runs still load
+                context.log.warning(f"{repo}: default branch not read ({exc})")
             listing = list_runs(client, repo, first, last, stage.write)
             earlier = fetch_attempts(
                 client, missing_attempts(listing.latest, stored), concurrency=github.concurrency
@@ -88,6 +95,7 @@ def github_workflow_runs(
                 context.log.warning(f"{repo}: window {window} exceeds GitHub's 1,000-run cap")
         with duckdb.connect(memory_limit=LOAD_MEMORY_LIMIT) as con:
             rows = replace_runs(con, repos, first, last, stage, cache)
+            replace_repositories(con, repositories)
             start, end = str(first), str(last + timedelta(days=1))
             statuses = dict(
                 con.execute(

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from datetime import date
 
 from pipelines import settings, store
-from reports.data import WINDOWS, load_report
+from pipelines.kpi.filters import Filters
+from reports.data import WINDOWS, default_as_of, load_report
 
 # How long a report waits for a load that holds the store for writing before it says so.
 LOCK_WAIT_S = store.LOCK_RETRY_S
@@ -26,7 +27,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--format", choices=("table", "md", "json"), default="table", help="output (table)"
     )
-    parser.add_argument("--as-of", type=date.fromisoformat, help="window end, YYYY-MM-DD")
+    parser.add_argument("--as-of", "--end", type=date.fromisoformat, help="window end, YYYY-MM-DD")
+    parser.add_argument(
+        "--start", type=date.fromisoformat, help="window start, YYYY-MM-DD (any period)"
+    )
+    for name, what in (
+        ("repo", "owner/name"),
+        ("workflow", "workflow name"),
+        ("branch", "default, pr, other or a branch name"),
+        ("event", "event, e.g. push"),
+    ):
+        parser.add_argument(
+            f"--{name}", action="append", default=[], help=f"only runs of this {what} (repeat)"
+        )
     parser.add_argument("--db", help="DuckDB file (default: CI_METRICS_DB)")
     parser.add_argument(
         "--write",
@@ -45,7 +58,21 @@ def report_main(argv: Sequence[str] | None = None) -> int:
         with store.connect(
             db, read_only=True, retry_s=LOCK_WAIT_S, memory_limit=store.REPORT_MEMORY_LIMIT
         ) as con:
-            report = load_report(con, as_of=args.as_of, config=settings.kpi_config())
+            as_of = args.as_of or default_as_of(con)
+            if args.start is not None:
+                if args.start > as_of:
+                    print(
+                        f"ci-metrics report: --start {args.start} is after {as_of}", file=sys.stderr
+                    )
+                    return 2
+                args.window = (as_of - args.start).days + 1
+            report = load_report(
+                con,
+                as_of=as_of,
+                windows=sorted({*WINDOWS, args.window}),
+                filters=Filters.of(args.repo, args.workflow, args.branch, args.event),
+                config=settings.kpi_config(),
+            )
     except FileNotFoundError as exc:
         print(f"ci-metrics report: {exc}", file=sys.stderr)
         return 2

@@ -491,6 +491,12 @@ def load_report(
         "as_of": as_of.isoformat(),
         "repos": repos,
         "full_suite_workflow": config.full_suite_workflow,
+        "filters": {
+            "repo": list(filters.repos),
+            "workflow": list(filters.workflows),
+            "branch": list(filters.branches),
+            "event": list(filters.events),
+        },
         "windows": {str(w): _window(con, repos, as_of, w, filters, config) for w in windows},
         "tests": _tests(con),
         "freshness": _freshness(con, as_of),

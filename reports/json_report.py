@@ -21,6 +21,7 @@ def build_json(report: dict[str, Any]) -> dict[str, Any]:
         "as_of": report["as_of"],
         "repos": report["repos"],
         "full_suite_workflow": report["full_suite_workflow"],
+        "filters": report["filters"],
         "windows": report["windows"],
         "tests": report["tests"],
         "freshness": report["freshness"],

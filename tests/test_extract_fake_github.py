@@ -133,7 +133,10 @@ def test_second_pass_is_identical_and_costs_only_304s(fake_github, db_path, inst
         assert con.execute("SELECT * FROM raw.workflow_runs ORDER BY ALL").fetchall() == before_all
         assert con.execute(f"SELECT * FROM ({RUN_SQL}) ORDER BY ALL").fetchall() == before_runs
     runs_meta = metadata(second, "github_workflow_runs")
-    assert runs_meta["requests"] == runs_meta["not_modified_304"] == runs_meta["listing_pages"]
+    # one page per listing window, and each repository's own answer (its default branch)
+    repos = len(runs_meta["repos"].split(", "))
+    assert runs_meta["requests"] == runs_meta["not_modified_304"]
+    assert runs_meta["requests"] == runs_meta["listing_pages"] + repos
     assert runs_meta["attempts_fetched"] == 0
     jobs_meta = metadata(second, "github_workflow_jobs")
     # only runs still going are read again; every finished run's jobs are final

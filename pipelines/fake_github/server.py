@@ -675,6 +675,11 @@ class FakeGitHubServer:
     # ---- routing
     def _route(self, path: str, query: list[tuple[str, str]]) -> tuple[str, _Reply]:
         parts = [p for p in path.split("/") if p]
+        if len(parts) == 3 and parts[0] == "repos":
+            full_name = f"{parts[1]}/{parts[2]}"
+            if full_name not in self.world.repo_ids:
+                raise _not_found()
+            return "repo", _Reply(200, {**self.render.repo(full_name), "default_branch": "main"})
         if len(parts) >= 4 and parts[0] == "repos" and parts[3] == "actions":
             repo = f"{parts[1]}/{parts[2]}"
             rest = parts[4:]

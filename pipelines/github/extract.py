@@ -231,3 +231,17 @@ def fetch_jobs(
         for _ in pool.map(one, runs):
             pass
     return count
+
+
+def fetch_repository(client: GitHubClient, repo: str) -> dict[str, Any]:
+    """``/repos/{owner}/{name}``: the default branch the ``default`` filter selects."""
+    page = client.get(client.url(f"/repos/{repo}"))
+    data = page.data if isinstance(page.data, dict) else {}
+    branch = data.get("default_branch")
+    url = data.get("html_url")
+    return {
+        "repo": repo,
+        "default_branch": branch if isinstance(branch, str) else None,
+        "html_url": url if isinstance(url, str) else None,
+        "fetched_at": page.fetched_at,
+    }

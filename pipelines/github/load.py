@@ -43,12 +43,15 @@ class StoredResponseCache:
     def for_run_listings(
         cls, con: duckdb.DuckDBPyConnection, first_day: date, last_day: date
     ) -> StoredResponseCache:
-        """Load the cached run-listing pages whose ``created`` window lies in the range."""
+        """Load the cached run-listing pages whose ``created`` window lies in the range, and
+        the repositories' own answers (``/repos/{owner}/{name}``)."""
         rows = con.execute(
-            "SELECT url FROM meta.http_cache WHERE url LIKE '%/actions/runs?%'"
+            "SELECT url, url LIKE '%/actions/runs?%' FROM meta.http_cache "
+            "WHERE url LIKE '%/actions/runs?%' OR regexp_matches(url, '/repos/[^/]+/[^/?]+$')"
         ).fetchall()
         lo, hi = (d.strftime("%Y-%m-%d") for d in (first_day, last_day))
-        return cls.for_urls(con, [url for (url,) in rows if _window_within(url, lo, hi)])
+        urls = [url for url, listing in rows if not listing or _window_within(url, lo, hi)]
+        return cls.for_urls(con, urls)
 
     @classmethod
     def for_urls(cls, con: duckdb.DuckDBPyConnection, urls: list[str]) -> StoredResponseCache:
@@ -341,3 +344,15 @@ def replace_jobs(
         )
         con.execute("DROP TABLE fetched_runs")
     return stage.count
+
+
+def replace_repositories(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+    """Store each repository's metadata (default branch, address), replacing what was."""
+    with transaction(con):
+        for row in rows:
+            con.execute("DELETE FROM raw.repositories WHERE repo = ?", [row["repo"]])
+            con.execute(
+                "INSERT INTO raw.repositories (repo, default_branch, html_url, fetched_at) "
+                "VALUES (?, ?, ?, ?)",
+                [row["repo"], row["default_branch"], row["html_url"], row["fetched_at"]],
+            )

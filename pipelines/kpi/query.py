@@ -28,18 +28,23 @@ FACTS = {"runs_f": "run_facts", "tests_f": "test_units_daily"}
 _TEST_FILES = {"test_flakiness"}
 
 
+# A store written before raw.repositories existed reads as knowing no default branch.
+_NO_REPOSITORIES = "(SELECT NULL::VARCHAR AS repo, NULL::VARCHAR AS default_branch WHERE false)"
+
+
 def _facts_cte(con: duckdb.DuckDBPyConnection, alias: str) -> str | None:
     table = FACTS[alias]
     if not table_exists(con, "kpi", table):
         return None
-    return sqlfiles.load("filter").replace("{facts}", f"kpi.{table}")
+    sql = sqlfiles.load("filter").replace("{facts}", f"kpi.{table}")
+    if not table_exists(con, "raw", "repositories"):
+        sql = sql.replace("raw.repositories", _NO_REPOSITORIES)
+    return sql
 
 
 def _compose(con: duckdb.DuckDBPyConnection, file: str) -> str | None:
     """The file's query with its CTEs: windows, the filtered facts, its units if any."""
     alias = "tests_f" if file in _TEST_FILES else "runs_f"
-    if not table_exists(con, "raw", "repositories"):
-        return None
     facts = _facts_cte(con, alias)
     if facts is None:
         return None
@@ -81,7 +86,7 @@ def units(
     if name not in UNITS.values():
         raise KeyError(f"unknown units {name!r}")
     facts = _facts_cte(con, "runs_f")
-    if facts is None or not table_exists(con, "raw", "repositories"):
+    if facts is None:
         return []
     sql = f"WITH runs_f AS ({facts}) SELECT * FROM ({sqlfiles.load(name)})"
     params = {**filters.sql_params(), "span_start": period.start, "span_end": period.end}
