@@ -79,7 +79,8 @@ TABLES: tuple[KpiTable, ...] = (
         "facts",
         "runs jobs",
         "",
-        "One row per run on its day: dimensions, final and first attempt, compute.",
+        "One row per run on its day: dimensions, final and first attempt, compute "
+        "(and kpi.sha_spans: the days each commit's runs span).",
     ),
     _t(
         "workflow_daily",
@@ -312,12 +313,6 @@ def _pr_validation_daily(con: duckdb.DuckDBPyConnection, period: Period, config:
         }
 
 
-def _developer_wait_commits(
-    con: duckdb.DuckDBPyConnection, period: Period, config: KpiConfig
-) -> Rows:
-    yield from query.units(con, "developer_wait_units", period)
-
-
 def _developer_wait(con: duckdb.DuckDBPyConnection, period: Period, config: KpiConfig) -> Rows:
     names = ("commits", "incomplete_commits", "wait_sum_s", "wait_mean_s")
     names += ("wait_p50_s", "wait_p95_s")
@@ -351,10 +346,6 @@ def _full_suite_daily(con: duckdb.DuckDBPyConnection, period: Period, config: Kp
             "duration_p95_s": v.get("full_suite_p95_s"),
             "duration_mean_s": v.get("full_suite_mean_s"),
         }
-
-
-def _run_flakiness(con: duckdb.DuckDBPyConnection, period: Period, config: KpiConfig) -> Rows:
-    yield from query.units(con, "run_flakiness_units", period)
 
 
 def _run_flakiness_daily(con: duckdb.DuckDBPyConnection, period: Period, config: KpiConfig) -> Rows:
@@ -432,18 +423,42 @@ def _workflow_trends(con: duckdb.DuckDBPyConnection, period: Period, config: Kpi
         }
 
 
+# Tables of the units the layer forms, one row per unit.
+_UNIT_TABLES = {
+    "developer_wait_commits": "developer_wait_units",
+    "run_flakiness": "run_flakiness_units",
+}
+
 _PER_DAY: dict[str, Callable[[duckdb.DuckDBPyConnection, Period, KpiConfig], Rows]] = {
     "workflow_daily": _workflow_daily,
     "workflow_event_daily": _workflow_event_daily,
     "pr_validation_daily": _pr_validation_daily,
-    "developer_wait_commits": _developer_wait_commits,
     "developer_wait": _developer_wait,
     "full_suite_daily": _full_suite_daily,
-    "run_flakiness": _run_flakiness,
     "run_flakiness_daily": _run_flakiness_daily,
     "targets": _targets,
     "workflow_trends": _workflow_trends,
 }
+
+
+def _update_sha_spans(con: duckdb.DuckDBPyConnection, start_day: date, end_day: date) -> None:
+    """Rewrite ``kpi.sha_spans`` for the commits with runs in the range (inside the caller's
+    transaction): the bounds unit queries read run_facts within."""
+    sql = sqlfiles.load("sha_spans")
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS kpi.sha_spans "
+        "(repo VARCHAR, head_sha VARCHAR, first_day DATE, last_day DATE)"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE new_spans AS {sql}",
+        sqlfiles.bind(sql, {"start_day": start_day, "end_day": end_day}),
+    )
+    con.execute(
+        "DELETE FROM kpi.sha_spans s USING new_spans n "
+        "WHERE s.repo = n.repo AND s.head_sha = n.head_sha"
+    )
+    con.execute("INSERT INTO kpi.sha_spans SELECT * FROM new_spans")
+    con.execute("DROP TABLE new_spans")
 
 
 def _arrow(table: str, rows: list[dict[str, Any]]) -> pa.Table:
@@ -477,13 +492,26 @@ def build_days(
                 con.execute(f"CREATE TABLE kpi.{table} AS SELECT * FROM ({sql}) LIMIT 0", bound)
             con.execute(f"DELETE FROM kpi.{table} WHERE day BETWEEN ? AND ?", [start_day, end_day])
             written = con.execute(f"INSERT INTO kpi.{table} BY NAME SELECT * FROM ({sql})", bound)
-            return int(written.fetchone()[0])
-    rows = list(_PER_DAY[table](con, Period(start_day, end_day), config))
+            count = int(written.fetchone()[0])
+            if table == "run_facts":
+                _update_sha_spans(con, start_day, end_day)
+            return count
+    period = Period(start_day, end_day)
     with store.transaction(con):
         if not store.table_exists(con, "kpi", table):
             columns = ", ".join(f"{name} {kind}" for name, kind in COLUMNS[table])
             con.execute(f"CREATE TABLE kpi.{table} ({columns})")
         con.execute(f"DELETE FROM kpi.{table} WHERE day BETWEEN ? AND ?", [start_day, end_day])
+        if table in _UNIT_TABLES:  # many rows: straight from the layer's query into the table
+            units = query.units_query(con, _UNIT_TABLES[table], period)
+            if units is None:
+                return 0
+            names = ", ".join(name for name, _ in COLUMNS[table])
+            written = con.execute(
+                f"INSERT INTO kpi.{table} BY NAME SELECT {names} FROM ({units[0]})", units[1]
+            )
+            return int(written.fetchone()[0])
+        rows = list(_PER_DAY[table](con, period, config))
         con.register("kpi_rows", _arrow(table, rows))
         try:
             con.execute(f"INSERT INTO kpi.{table} BY NAME SELECT * FROM kpi_rows")

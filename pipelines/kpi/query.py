@@ -28,30 +28,43 @@ FACTS = {"runs_f": "run_facts", "tests_f": "test_units_daily"}
 _TEST_FILES = {"test_flakiness"}
 
 
-# A store written before raw.repositories existed reads as knowing no default branch.
-_NO_REPOSITORIES = "(SELECT NULL::VARCHAR AS repo, NULL::VARCHAR AS default_branch WHERE false)"
-
-
 def _facts_cte(con: duckdb.DuckDBPyConnection, alias: str) -> str | None:
     table = FACTS[alias]
     if not table_exists(con, "kpi", table):
         return None
-    sql = sqlfiles.load("filter").replace("{facts}", f"kpi.{table}")
-    if not table_exists(con, "raw", "repositories"):
-        sql = sql.replace("raw.repositories", _NO_REPOSITORIES)
-    return sql
+    return sqlfiles.load("filter").replace("{facts}", f"kpi.{table}")
 
 
-def _compose(con: duckdb.DuckDBPyConnection, file: str) -> str | None:
+def _compose(con: duckdb.DuckDBPyConnection, file: str, single: bool) -> str | None:
     """The file's query with its CTEs: windows, the filtered facts, its units if any."""
     alias = "tests_f" if file in _TEST_FILES else "runs_f"
     facts = _facts_cte(con, alias)
     if facts is None:
         return None
-    ctes = [f"windows AS ({sqlfiles.load('windows')})", f"{alias} AS ({facts})"]
+    ctes = [f"windows AS ({sqlfiles.load('windows')})", f"{alias} AS NOT MATERIALIZED ({facts})"]
     if file in UNITS:
         ctes.append(f"{UNITS[file]} AS ({sqlfiles.load(UNITS[file])})")
+    if file in _TEST_FILES:
+        # one window counts its tests directly; a series of windows by intervals
+        counts = "test_counts_window" if single else "test_counts_rolling"
+        ctes.append(f"test_rows AS ({sqlfiles.load('test_rows')})")
+        ctes.append(f"test_counts AS ({sqlfiles.load(counts)})")
     return f"WITH {', '.join(ctes)} SELECT * FROM ({sqlfiles.load(file)})"
+
+
+def _unit_bounds(con: duckdb.DuckDBPyConnection, span_start: date, span_end: date) -> dict:
+    """The days within which every run of a unit starting in the span lies: the outer
+    bounds of the spans (``kpi.sha_spans``) of the commits whose runs meet it."""
+    lo = hi = None
+    if table_exists(con, "kpi", "sha_spans"):
+        lo, hi = con.execute(
+            "SELECT min(first_day), max(last_day) FROM kpi.sha_spans "
+            "WHERE last_day >= ? AND first_day <= ?",
+            [span_start, span_end],
+        ).fetchone()
+    else:  # a store built before the spans existed: read the whole history
+        lo, hi = date.min, date.max
+    return {"units_lo": lo or span_start, "units_hi": hi or span_end}
 
 
 def _params(
@@ -75,24 +88,28 @@ def _params(
     }
 
 
-def units(
+def units_query(
     con: duckdb.DuckDBPyConnection,
     name: str,
     period: Period,
     filters: Filters = ALL_RUNS,
-) -> list[dict[str, Any]]:
-    """The units a measure forms (``developer_wait_units``, ``run_flakiness_units``) whose
-    first run falls in ``period``, over the filtered runs."""
+) -> tuple[str, dict[str, Any]] | None:
+    """The query (and its parameters) of the units a measure forms
+    (``developer_wait_units``, ``run_flakiness_units``) whose first run falls in
+    ``period``, over the filtered runs; None before any run facts exist."""
     if name not in UNITS.values():
         raise KeyError(f"unknown units {name!r}")
     facts = _facts_cte(con, "runs_f")
     if facts is None:
-        return []
-    sql = f"WITH runs_f AS ({facts}) SELECT * FROM ({sqlfiles.load(name)})"
-    params = {**filters.sql_params(), "span_start": period.start, "span_end": period.end}
-    cur = con.execute(sql, sqlfiles.bind(sql, params))
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+        return None
+    sql = f"WITH runs_f AS NOT MATERIALIZED ({facts}) SELECT * FROM ({sqlfiles.load(name)})"
+    params = {
+        **filters.sql_params(),
+        "span_start": period.start,
+        "span_end": period.end,
+        **_unit_bounds(con, period.start, period.end),
+    }
+    return sql, sqlfiles.bind(sql, params)
 
 
 def series(
@@ -121,9 +138,11 @@ def series(
             raise ValueError(f"measure {name!r} is not broken down by {'/'.join(by)}")
     files = dict.fromkeys(MEASURES[n].sql for n in wanted)
     params = _params(filters, first_end, last_end, window_days, by, config)
+    if any(f in UNITS for f in files):
+        params.update(_unit_bounds(con, params["span_start"], params["span_end"]))
     out: dict[tuple[str, str | None, str | None, date], dict[str, Any]] = {}
     for file in files:
-        sql = _compose(con, file)
+        sql = _compose(con, file, first_end == last_end)
         if sql is None:
             continue
         cur = con.execute(sql, sqlfiles.bind(sql, params))

@@ -3,26 +3,21 @@
 -- commits whose first run falls in $span_start .. $span_end. wait_s = max updated_at over
 -- the final attempts of its runs - min created_at of its runs, only when every final
 -- attempt is completed (otherwise null and complete = false).
-WITH pr AS (
-    SELECT *
+-- Every run of a commit whose first run can fall in the span lies in $units_lo .. $units_hi
+-- (kpi.sha_spans): grouping those runs gives exactly the span's commits.
+WITH commits AS (
+    SELECT
+        repo,
+        head_sha,
+        count(*) AS runs,
+        min(created_at) AS first_created_at,
+        max(final_updated_at) AS last_updated_at,
+        bool_and(coalesce(final_status = 'completed', false)) AS complete
     FROM runs_f
     WHERE event IN ('pull_request', 'pull_request_target') AND head_sha IS NOT NULL
-),
-touched AS (
-    SELECT DISTINCT repo, head_sha FROM pr WHERE day BETWEEN $span_start AND $span_end
-),
-commits AS (
-    SELECT
-        p.repo,
-        p.head_sha,
-        count(*) AS runs,
-        min(p.created_at) AS first_created_at,
-        max(p.final_updated_at) AS last_updated_at,
-        bool_and(coalesce(p.final_status = 'completed', false)) AS complete
-    FROM pr p
-    SEMI JOIN touched t ON t.repo = p.repo AND t.head_sha = p.head_sha
-    GROUP BY p.repo, p.head_sha
-    HAVING min(p.day) BETWEEN $span_start AND $span_end
+        AND day BETWEEN $units_lo AND $units_hi
+    GROUP BY repo, head_sha
+    HAVING min(day) BETWEEN $span_start AND $span_end
 )
 SELECT
     repo,

@@ -2,6 +2,9 @@
 -- attempt (highest run_attempt) gives the run's dimensions and outcome; attempt 1 gives
 -- the first-attempt outcome and the queue time; compute sums the jobs of every completed
 -- attempt. Every run KPI is an aggregation of these rows (pipelines/kpi/sql/*.sql).
+-- branch_class: 'pr' for pull_request / pull_request_target runs, else 'default' on the
+-- repository's default branch (raw.repositories, as known when the day is built), else
+-- 'other'.
 -- Parameters: $start_day, $end_day (inclusive UTC days).
 WITH touched AS (
     -- runs with an attempt created in the range: the only ones whose first
@@ -13,8 +16,7 @@ WITH touched AS (
 attempts AS (
     SELECT
         r.repo, r.run_id, r.run_attempt, r.workflow_id, r.workflow_name, r.event, r.status,
-        r.conclusion, r.head_branch, r.head_sha, r.created_at, r.updated_at, r.html_url,
-        r.run_number,
+        r.conclusion, r.head_branch, r.head_sha, r.created_at, r.updated_at,
         CASE
             WHEN r.status <> 'completed' OR r.status IS NULL THEN NULL
             WHEN r.conclusion = 'success' THEN 'success'
@@ -42,8 +44,7 @@ final AS (
             {'workflow_id': workflow_id, 'workflow_name': workflow_name, 'event': event,
              'head_branch': head_branch, 'head_sha': head_sha, 'status': status,
              'conclusion': conclusion, 'outcome_class': outcome_class,
-             'duration_s': duration_s, 'updated_at': updated_at, 'html_url': html_url,
-             'run_number': run_number},
+             'duration_s': duration_s, 'updated_at': updated_at},
             run_attempt
         ) AS fin,
         any_value(outcome_class) FILTER (WHERE run_attempt = 1) AS first_class,
@@ -88,9 +89,12 @@ SELECT
     f.fin.workflow_name AS workflow_name,
     f.fin.event AS event,
     f.fin.head_branch AS head_branch,
+    CASE
+        WHEN f.fin.event IN ('pull_request', 'pull_request_target') THEN 'pr'
+        WHEN f.fin.head_branch = p.default_branch THEN 'default'
+        ELSE 'other'
+    END AS branch_class,
     f.fin.head_sha AS head_sha,
-    f.fin.run_number AS run_number,
-    f.fin.html_url AS html_url,
     f.attempts::INTEGER AS attempts,
     f.fin.status AS final_status,
     f.fin.conclusion AS final_conclusion,
@@ -107,3 +111,4 @@ SELECT
     coalesce(c.compute_seconds, 0)::DOUBLE AS compute_seconds
 FROM final f
 LEFT JOIN job_compute c ON c.repo = f.repo AND c.run_id = f.run_id
+LEFT JOIN raw.repositories p ON p.repo = f.repo

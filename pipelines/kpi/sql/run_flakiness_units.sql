@@ -2,12 +2,9 @@
 -- attempt classed success or failure, on the day its first run was created, for units whose
 -- first run falls in $span_start .. $span_end. A unit is flaky when its attempts (of all its
 -- runs) include both a success and a failure.
-WITH touched AS (
-    SELECT DISTINCT repo, workflow_id, head_sha
-    FROM runs_f
-    WHERE day BETWEEN $span_start AND $span_end
-        AND workflow_id IS NOT NULL AND head_sha IS NOT NULL
-)
+-- Every run of a commit whose first run can fall in the span lies in $units_lo .. $units_hi
+-- (kpi.sha_spans), and no unit of a run there starts in the span unless all its runs are
+-- there: grouping those runs gives exactly the span's units.
 SELECT
     r.repo,
     r.workflow_id,
@@ -21,8 +18,8 @@ SELECT
     sum(r.failure_attempts)::BIGINT AS failure_attempts,
     sum(r.success_attempts) > 0 AND sum(r.failure_attempts) > 0 AS flaky
 FROM runs_f r
-SEMI JOIN touched t
-    ON t.repo = r.repo AND t.workflow_id = r.workflow_id AND t.head_sha = r.head_sha
+WHERE r.day BETWEEN $units_lo AND $units_hi
+    AND r.workflow_id IS NOT NULL AND r.head_sha IS NOT NULL
 GROUP BY r.repo, r.workflow_id, r.head_sha
 HAVING min(r.day) BETWEEN $span_start AND $span_end
     AND sum(r.success_attempts) + sum(r.failure_attempts) > 0

@@ -13,13 +13,18 @@ WITH rows_ AS NOT MATERIALIZED (
         t.repo, t.test_id, t.head_sha, t.day, t.content_hash, t.seq, t.outcome,
         coalesce(r.workflow_name, t.workflow) AS workflow_name,
         r.event,
-        coalesce(r.head_branch, t.branch) AS head_branch
+        coalesce(r.head_branch, t.branch) AS head_branch,
+        coalesce(
+            r.branch_class, CASE WHEN t.branch = p.default_branch THEN 'default' ELSE 'other' END
+        ) AS branch_class
     FROM raw.test_results t
     LEFT JOIN kpi.run_facts r ON r.repo = t.repo AND r.run_id = t.run_id
+    LEFT JOIN raw.repositories p ON p.repo = t.repo
     WHERE t.day BETWEEN $start_day::DATE AND $end_day::DATE
 ),
 reruns AS (
-    SELECT repo, test_id, head_sha, day, content_hash, seq, workflow_name, event, head_branch
+    SELECT repo, test_id, head_sha, day, content_hash, seq, workflow_name, event, head_branch,
+        branch_class
     FROM rows_
     WHERE outcome = 'rerun' AND head_sha IS NOT NULL
 ),
@@ -31,7 +36,9 @@ last_pass AS (
     GROUP BY p.content_hash, p.test_id
 ),
 markers AS (
-    SELECT DISTINCT r.repo, r.test_id, r.head_sha, r.day, r.workflow_name, r.event, r.head_branch
+    SELECT DISTINCT
+        r.repo, r.test_id, r.head_sha, r.day, r.workflow_name, r.event, r.head_branch,
+        r.branch_class
     FROM reruns r
     JOIN last_pass p ON p.content_hash = r.content_hash AND p.test_id = r.test_id
     WHERE r.seq < p.seq
@@ -44,17 +51,19 @@ SELECT
     workflow_name,
     event,
     head_branch,
+    branch_class,
     count(outcome) AS executions,
     bool_or(outcome = 'passed') AS has_passed,
     bool_or(outcome IN ('failed', 'error')) AS has_failed,
     bool_or(outcome <> 'skipped') AS has_non_skipped,
     bool_or(rerun_then_pass) AS has_rerun_then_pass
 FROM (
-    SELECT repo, test_id, head_sha, day, workflow_name, event, head_branch, outcome,
-        false AS rerun_then_pass
+    SELECT repo, test_id, head_sha, day, workflow_name, event, head_branch, branch_class,
+        outcome, false AS rerun_then_pass
     FROM rows_
     UNION ALL
-    SELECT repo, test_id, head_sha, day, workflow_name, event, head_branch, NULL, true
+    SELECT repo, test_id, head_sha, day, workflow_name, event, head_branch, branch_class,
+        NULL, true
     FROM markers
 )
 GROUP BY ALL
