@@ -21,7 +21,7 @@ from pipelines.kpi import query, sqlfiles
 from pipelines.kpi.build import WINDOW_TABLES, window_sql
 from pipelines.kpi.catalogue import KPIS, REPORT_WINDOWS, TARGET_WINDOW_DAYS
 from pipelines.kpi.config import DEFAULT_CONFIG, KpiConfig
-from pipelines.kpi.filters import ALL_RUNS, Filters, Period
+from pipelines.kpi.filters import ALL_RUNS, Filters, Period, Windows
 from pipelines.store import table_exists
 
 WINDOWS: tuple[int, ...] = REPORT_WINDOWS
@@ -78,15 +78,8 @@ def _kpis(
     the daily trend of the KPI over its own 7 days."""
     current = query.kpis(con, repos, filters, period, config=config)
     previous = query.kpis(con, repos, filters, period.previous(), config=config)
-    history = query.kpi_series(
-        con,
-        repos,
-        filters,
-        first_end=period.start,
-        last_end=period.end,
-        window_days=TARGET_WINDOW_DAYS,
-        config=config,
-    )
+    windows = Windows.each_day(period, TARGET_WINDOW_DAYS)
+    history = query.kpi_series(con, repos, windows, filters, config=config)
     days = period.day_list()
     cards = []
     for repo in repos:
@@ -199,16 +192,8 @@ def _series(
     days = period.day_list()
 
     def daily(measures: Sequence[str], by: Sequence[str] = (), window_days: int = 1) -> dict:
-        return query.series(
-            con,
-            measures,
-            filters,
-            first_end=period.start,
-            last_end=period.end,
-            window_days=window_days,
-            by=by,
-            config=config,
-        )
+        windows = Windows.each_day(period, window_days)
+        return query.series(con, measures, filters, windows, by=by, config=config)
 
     def per_workflow(got: dict, measure: str) -> list[dict[str, Any]]:
         return [

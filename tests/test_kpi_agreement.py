@@ -31,6 +31,7 @@ from pipelines.kpi.config import KpiConfig
 from pipelines.kpi.filters import Filters, Period
 from reports import formatting
 from tests.conftest import dagster_home, server_env
+from tests.reference import quantile
 
 pytestmark = pytest.mark.slow
 
@@ -232,15 +233,6 @@ def _day(ts: datetime) -> date:
     return ts.astimezone(UTC).date()
 
 
-def _quantile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    xs = sorted(values)
-    pos = (len(xs) - 1) * q
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
-
-
 def truth(world: FakeWorld, f: Filters, period: Period, repo: str) -> dict[str, float | None]:
     """The measures of the KPIs, read straight from the definitions over the world's runs.
     (Test flakiness comes from the artifacts' reports and is left to the view checks.)"""
@@ -290,7 +282,7 @@ def truth(world: FakeWorld, f: Filters, period: Period, repo: str) -> dict[str, 
             waits.append((max(final[r.run_id].updated_at for r in members) - first).total_seconds())
     return {
         "pr_validation_avg_s": sum(pr) / len(pr) if pr else None,
-        "full_suite_p95_s": _quantile(suite, 0.95),
+        "full_suite_p95_s": quantile(suite, 0.95),
         "compute_minutes_per_day": minutes / period.days if inside else None,
         "run_flakiness_rate": flaky / counted if counted else None,
         "developer_wait_mean_s": sum(waits) / len(waits) if waits else None,

@@ -11,21 +11,12 @@ import pytest
 from pipelines import store
 from pipelines.kpi.build import build_all
 from pipelines.kpi.config import KpiConfig
+from tests.reference import quantile
 from tests.test_kpi_models import JOB_COLS, RUN_COLS, insert, rows_as_dicts, run
 
 FIRST = date(2024, 12, 20)  # spans a month and a year boundary
 DAYS = 20
 CONCLUSIONS = ["success"] * 6 + ["failure", "timed_out", "cancelled", "skipped", None]
-
-
-def quantile(values: list[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (NumPy's default)."""
-    if not values:
-        return None
-    xs = sorted(values)
-    pos = (len(xs) - 1) * q
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
 
 def make_store(rng: random.Random) -> tuple[list[dict], list[dict]]:

@@ -32,7 +32,7 @@ from pipelines import store
 from pipelines.kpi import query, sqlfiles
 from pipelines.kpi.catalogue import TARGET_WINDOW_DAYS
 from pipelines.kpi.config import DEFAULT_CONFIG, KpiConfig
-from pipelines.kpi.filters import ALL_RUNS, Filters, Period
+from pipelines.kpi.filters import ALL_RUNS, Filters, Period, Windows
 
 Kind = Literal["facts", "per_day", "window"]
 Source = Literal["runs", "jobs", "tests"]
@@ -270,16 +270,7 @@ def _daily(
     by: Sequence[str] = (),
     filters: Filters = ALL_RUNS,
 ) -> dict[tuple[str, str | None, str | None, date], dict[str, Any]]:
-    return query.series(
-        con,
-        measures,
-        filters,
-        first_end=period.start,
-        last_end=period.end,
-        window_days=1,
-        by=by,
-        config=config,
-    )
+    return query.series(con, measures, filters, Windows.each_day(period), by=by, config=config)
 
 
 def _workflow_daily(con: duckdb.DuckDBPyConnection, period: Period, config: KpiConfig) -> Rows:
@@ -362,14 +353,8 @@ def _run_flakiness_daily(con: duckdb.DuckDBPyConnection, period: Period, config:
 
 def _targets(con: duckdb.DuckDBPyConnection, period: Period, config: KpiConfig) -> Rows:
     repos = query.known_repos(con)
-    got = query.kpi_series(
-        con,
-        repos,
-        first_end=period.start,
-        last_end=period.end,
-        window_days=TARGET_WINDOW_DAYS,
-        config=config,
-    )
+    windows = Windows.each_day(period, TARGET_WINDOW_DAYS)
+    got = query.kpi_series(con, repos, windows, config=config)
     for (repo, day), cards in sorted(got.items()):
         for name in sorted(cards):
             card = cards[name]
@@ -386,20 +371,13 @@ def _workflow_trends(con: duckdb.DuckDBPyConnection, period: Period, config: Kpi
     measures = ["runs", "success_rate", "duration_mean_s"]
     days = TARGET_WINDOW_DAYS
 
-    def rolling(first: date, last: date) -> dict:
-        return query.series(
-            con,
-            measures,
-            first_end=first,
-            last_end=last,
-            window_days=days,
-            by=["workflow"],
-            config=config,
-        )
+    def rolling(p: Period) -> dict:
+        windows = Windows.each_day(p, days)
+        return query.series(con, measures, ALL_RUNS, windows, by=["workflow"], config=config)
 
-    cur = rolling(period.start, period.end)
     shift = timedelta(days=days)
-    prev = rolling(period.start - shift, period.end - shift)
+    cur = rolling(period)
+    prev = rolling(Period(period.start - shift, period.end - shift))
     for (repo, wf, _, day), c in cur.items():
         p = prev.get((repo, wf, None, day - shift), {})
         rate, prev_rate = c.get("success_rate"), p.get("success_rate")

@@ -104,3 +104,30 @@ class Period:
 
 
 ALL_RUNS = Filters()
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The windows of a series: one of ``days`` days ending on each day ``first_end`` …
+    ``last_end``. A period is one window; a chart's days are windows of one day each."""
+
+    first_end: date
+    last_end: date
+    days: int
+
+    @classmethod
+    def single(cls, period: Period) -> Windows:
+        return cls(period.end, period.end, period.days)
+
+    @classmethod
+    def each_day(cls, period: Period, days: int = 1) -> Windows:
+        """A window of ``days`` days ending on each day of ``period``."""
+        return cls(period.start, period.end, days)
+
+    @property
+    def span(self) -> Period:
+        """Every day some window covers."""
+        return Period(self.first_end - timedelta(days=self.days - 1), self.last_end)
+
+    def ends(self) -> list[date]:
+        return Period(self.first_end, self.last_end).day_list()

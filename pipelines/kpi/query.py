@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import duckdb
@@ -20,7 +20,7 @@ import duckdb
 from pipelines.kpi import sqlfiles
 from pipelines.kpi.catalogue import KPIS, MEASURES, UNITS, Kpi, Status
 from pipelines.kpi.config import DEFAULT_CONFIG, KpiConfig
-from pipelines.kpi.filters import ALL_RUNS, Filters, Period
+from pipelines.kpi.filters import ALL_RUNS, Filters, Period, Windows
 from pipelines.store import table_exists
 
 Key = tuple[str, str | None, str | None]  # repo, workflow_name, event
@@ -68,20 +68,15 @@ def _unit_bounds(con: duckdb.DuckDBPyConnection, span_start: date, span_end: dat
 
 
 def _params(
-    filters: Filters,
-    first_end: date,
-    last_end: date,
-    window_days: int,
-    by: Sequence[str],
-    config: KpiConfig,
+    filters: Filters, windows: Windows, by: Sequence[str], config: KpiConfig
 ) -> dict[str, Any]:
     return {
         **filters.sql_params(),
-        "first_end": first_end,
-        "last_end": last_end,
-        "window_days": window_days,
-        "span_start": first_end - timedelta(days=window_days - 1),
-        "span_end": last_end,
+        "first_end": windows.first_end,
+        "last_end": windows.last_end,
+        "window_days": windows.days,
+        "span_start": windows.span.start,
+        "span_end": windows.span.end,
         "by_workflow": "workflow" in by,
         "by_event": "event" in by,
         "full_suite_workflow": config.full_suite_workflow,
@@ -115,16 +110,13 @@ def units_query(
 def series(
     con: duckdb.DuckDBPyConnection,
     measures: Iterable[str],
-    filters: Filters = ALL_RUNS,
+    filters: Filters,
+    windows: Windows,
     *,
-    first_end: date,
-    last_end: date,
-    window_days: int,
     by: Sequence[str] = (),
     config: KpiConfig = DEFAULT_CONFIG,
 ) -> dict[tuple[str, str | None, str | None, date], dict[str, Any]]:
-    """``measures`` per (repo, workflow, event, window end) for the windows of
-    ``window_days`` days ending on each day ``first_end`` … ``last_end``.
+    """``measures`` per (repo, workflow, event, window end) for each of ``windows``.
 
     ``by`` adds ``workflow`` and/or ``event`` to the repo in the key (the other stays None).
     A key without data in a window has no entry.
@@ -137,12 +129,12 @@ def series(
         if ("workflow" in by and not m.by_workflow) or ("event" in by and not m.by_event):
             raise ValueError(f"measure {name!r} is not broken down by {'/'.join(by)}")
     files = dict.fromkeys(MEASURES[n].sql for n in wanted)
-    params = _params(filters, first_end, last_end, window_days, by, config)
+    params = _params(filters, windows, by, config)
     if any(f in UNITS for f in files):
         params.update(_unit_bounds(con, params["span_start"], params["span_end"]))
     out: dict[tuple[str, str | None, str | None, date], dict[str, Any]] = {}
     for file in files:
-        sql = _compose(con, file, first_end == last_end)
+        sql = _compose(con, file, windows.first_end == windows.last_end)
         if sql is None:
             continue
         cur = con.execute(sql, sqlfiles.bind(sql, params))
@@ -167,16 +159,7 @@ def values(
     """``measures`` per (repo, workflow, event) over ``period``."""
     if period is None:
         raise ValueError("a period is needed")
-    rows = series(
-        con,
-        measures,
-        filters,
-        first_end=period.end,
-        last_end=period.end,
-        window_days=period.days,
-        by=by,
-        config=config,
-    )
+    rows = series(con, measures, filters, Windows.single(period), by=by, config=config)
     return {(r, w, e): v for (r, w, e, _), v in rows.items()}
 
 
@@ -216,28 +199,17 @@ def baselines(
 def kpi_series(
     con: duckdb.DuckDBPyConnection,
     repos: Sequence[str],
+    windows: Windows,
     filters: Filters = ALL_RUNS,
     *,
-    first_end: date,
-    last_end: date,
-    window_days: int,
     config: KpiConfig = DEFAULT_CONFIG,
 ) -> dict[tuple[str, date], dict[str, KpiValue]]:
     """Every KPI per repo of ``repos`` and window end, with its status (``no_data`` where
     the window has none)."""
-    rows = series(
-        con,
-        [k.measure for k in KPIS.values()],
-        filters,
-        first_end=first_end,
-        last_end=last_end,
-        window_days=window_days,
-        config=config,
-    )
+    rows = series(con, [k.measure for k in KPIS.values()], filters, windows, config=config)
     base = baselines(con, filters, config)
     out: dict[tuple[str, date], dict[str, KpiValue]] = {}
-    day = first_end
-    while day <= last_end:
+    for day in windows.ends():
         for repo in repos:
             measured = rows.get((repo, None, None, day), {})
             cards = out.setdefault((repo, day), {})
@@ -252,7 +224,6 @@ def kpi_series(
                     baseline_value,
                     kpi.status(value, window_value, config.baseline is not None),
                 )
-        day += timedelta(days=1)
     return out
 
 
@@ -267,15 +238,7 @@ def kpis(
     """Every KPI per repo over ``period``."""
     if period is None:
         raise ValueError("a period is needed")
-    got = kpi_series(
-        con,
-        repos,
-        filters,
-        first_end=period.end,
-        last_end=period.end,
-        window_days=period.days,
-        config=config,
-    )
+    got = kpi_series(con, repos, Windows.single(period), filters, config=config)
     return {repo: cards for (repo, _), cards in got.items()}
 
 
