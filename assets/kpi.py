@@ -29,6 +29,7 @@ from dagster import (
     asset,
 )
 
+from assets.jobs_read import require_jobs_read
 from pipelines import settings, store, targets
 from pipelines.partitions import daily_partitions, run_range_end
 from pipelines.resources import DuckDBStore
@@ -312,10 +313,14 @@ def _day_metadata(
 
 
 def _make_asset(spec: KpiTable) -> AssetsDefinition:
+    # a table over raw runs waits for their jobs too: never built over runs whose jobs
+    # were not read (assets/jobs_read.py), even when it does not read the jobs itself
+    reads_runs = RUNS in spec.deps
+    jobs = [JOBS] if reads_runs and JOBS not in spec.deps else []
     common: dict[str, Any] = {
         "name": spec.name,
         "key_prefix": "kpi",
-        "deps": list(spec.deps),
+        "deps": [*spec.deps, *jobs],
         "group_name": "kpi",
         "kinds": {"duckdb", "sql"},
         "pool": "duckdb",
@@ -331,6 +336,8 @@ def _make_asset(spec: KpiTable) -> AssetsDefinition:
             window = context.partition_time_window
             first, last = window.start.date(), (window.end - timedelta(days=1)).date()
             with duckdb.connect() as con:
+                if reads_runs:
+                    require_jobs_read(con, spec.name, first, last)
                 written = build_days(con, spec.name, first, last)
                 metadata = _day_metadata(con, spec.name, first, last, written)
             context.log.info(f"kpi.{spec.name}: {written} rows for {first} … {last}")

@@ -22,6 +22,7 @@ from dagster import (
     asset_check,
 )
 
+from assets.jobs_read import jobs_read_for_completed_runs
 from assets.kpi import JOBS, RUNS, TESTS, kpi_key
 from pipelines.resources import DuckDBStore
 from pipelines.store import markdown_table
@@ -383,6 +384,7 @@ def runs_volume_anomaly(duckdb: DuckDBStore) -> AssetCheckResult:
 raw_quality_checks: list[AssetChecksDefinition] = [
     *(_quality_check(rule) for rule in QUALITY_RULES),
     runs_volume_anomaly,
+    jobs_read_for_completed_runs,
 ]
 kpi_asset_checks: list[AssetChecksDefinition] = [*kpi_target_checks, *raw_quality_checks]
 
