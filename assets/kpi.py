@@ -23,11 +23,12 @@ from dagster import (
     asset,
 )
 
+from assets.jobs_read import require_jobs_read
 from pipelines import asset_keys, settings, store
 from pipelines.asset_keys import kpi_key
 from pipelines.kpi.build import TABLES, KpiTable, build_days, build_window
 from pipelines.kpi.catalogue import TARGET_WINDOW_DAYS
-from pipelines.kpi.query import KpiConfig
+from pipelines.kpi.config import KpiConfig
 from pipelines.partitions import daily_partitions, run_range_end
 from pipelines.resources import DuckDBStore
 
@@ -79,6 +80,9 @@ def _day_metadata(
 
 
 def _make_asset(spec: KpiTable) -> AssetsDefinition:
+    # the facts over raw runs read the jobs too, so every KPI table waits for the jobs'
+    # blocking check, and refuses a range whose completed runs have no jobs read
+    # (assets/jobs_read.py)
     common: dict[str, Any] = {
         "name": spec.name,
         "key_prefix": "kpi",
@@ -98,6 +102,8 @@ def _make_asset(spec: KpiTable) -> AssetsDefinition:
             window = context.partition_time_window
             first, last = window.start.date(), (window.end - timedelta(days=1)).date()
             with duckdb.connect() as con:
+                if "runs" in spec.sources:
+                    require_jobs_read(con, spec.name, first, last)
                 written = build_days(con, spec.name, first, last, configured())
                 metadata = _day_metadata(con, spec.name, first, last, written)
             context.log.info(f"kpi.{spec.name}: {written} rows for {first} … {last}")

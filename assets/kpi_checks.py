@@ -23,6 +23,7 @@ from dagster import (
     asset_check,
 )
 
+from assets.jobs_read import jobs_read_for_completed_runs
 from assets.kpi import configured
 from pipelines.asset_keys import JOBS, RUNS, TESTS, kpi_key
 from pipelines.kpi import query
@@ -367,6 +368,7 @@ def runs_volume_anomaly(duckdb: DuckDBStore) -> AssetCheckResult:
 raw_quality_checks: list[AssetChecksDefinition] = [
     *(_quality_check(rule) for rule in QUALITY_RULES),
     runs_volume_anomaly,
+    jobs_read_for_completed_runs,
 ]
 kpi_asset_checks: list[AssetChecksDefinition] = [*kpi_target_checks, *raw_quality_checks]
 

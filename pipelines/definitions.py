@@ -11,6 +11,7 @@ from assets.kpi_checks import kpi_asset_checks
 from assets.test_results import test_results
 from pipelines import settings
 from pipelines.alerts import alert_sensors
+from pipelines.dead_runs_sensor import dead_runs_sensor
 from pipelines.drop_folder import ingest_test_files_job, junit_drop_folder
 from pipelines.jobs import daily_pipeline_job, extract_github_job, window_reports_job
 from pipelines.resources import DuckDBStore, GitHubAPI
@@ -50,7 +51,7 @@ defs = Definitions(
     asset_checks=kpi_asset_checks,
     jobs=[extract_github_job, daily_pipeline_job, window_reports_job, ingest_test_files_job],
     schedules=[daily_pipeline_schedule, weekly_reread_schedule],
-    sensors=[github_runs_sensor, junit_drop_folder, *alert_sensors],
+    sensors=[github_runs_sensor, junit_drop_folder, *alert_sensors, dead_runs_sensor],
     resources=resources(),
     # Steps run one at a time anyway (one DuckDB writer: pool `duckdb`, limit 1), so a
     # run executes them in its own process rather than paying a subprocess per step.

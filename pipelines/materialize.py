@@ -22,6 +22,7 @@ from dagster import (
     materialize,
 )
 
+from pipelines.liveness import UNKNOWN, own_mark, process_alive
 from pipelines.partitions import range_tags
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 # Where an in-process run executes: in the process that launched it.
 HOST_TAG = "ci-metrics/host"
 PID_TAG = "ci-metrics/pid"
+# When that process started (pipelines.liveness): a reused pid does not keep a dead run
+START_TAG = "ci-metrics/pid-start"
 _UNFINISHED = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
 
 
@@ -65,7 +68,8 @@ def _opening_lock(home: Path) -> Iterator[None]:
 
 def process_tags() -> dict[str, str]:
     """Run tags naming this host and process, so a later run can tell the run was killed."""
-    return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
+    pid, mark = own_mark()
+    return {HOST_TAG: socket.gethostname(), PID_TAG: str(pid), START_TAG: mark}
 
 
 def release_dead_runs(instance: DagsterInstance) -> list[str]:
@@ -73,9 +77,11 @@ def release_dead_runs(instance: DagsterInstance) -> list[str]:
 
     A run killed outright (SIGKILL, the OOM killer, a power cut) never records its end: it
     stays STARTED and keeps its slot of the ``duckdb`` pool (limit 1 in ``dagster_home``),
-    so every later run would wait for that slot forever. Without a daemon nothing else
-    notices. Only runs launched here (tagged by :func:`process_tags`) on this host are
-    judged; a run whose process still exists is left alone. Returns the run ids released.
+    so every later run would wait for that slot forever. Dagster's own run monitoring does
+    not see it: the run had no run launcher, and the local one cannot tell a dead worker.
+    Called before each command-line run, and by the ``dead_runs_sensor`` under the daemon.
+    Only runs launched here (tagged by :func:`process_tags`) on this host are judged; a run
+    whose process still exists is left alone. Returns the run ids released.
     """
     host = socket.gethostname()
     released = []
@@ -84,7 +90,7 @@ def release_dead_runs(instance: DagsterInstance) -> list[str]:
     ):
         run = record.dagster_run
         pid = run.tags.get(PID_TAG, "")
-        if not pid.isdigit() or _process_exists(int(pid)):
+        if not pid.isdigit() or process_alive(int(pid), run.tags.get(START_TAG, UNKNOWN)):
             continue
         instance.report_run_failed(
             run, message=f"The process that ran this run (pid {pid} on {host}) is gone."
@@ -94,16 +100,6 @@ def release_dead_runs(instance: DagsterInstance) -> list[str]:
         log.warning("run %s was left unfinished by a process that died: marked failed", run.run_id)
         released.append(run.run_id)
     return released
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: it exists
-        return True
-    return True
 
 
 def materialize_range(

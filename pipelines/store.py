@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -129,9 +129,11 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
     )
 
 
-def markdown_table(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> str:
+def markdown_table(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+) -> str:
     """A Markdown table of the rows ``sql`` returns (for materialization metadata)."""
-    cur = con.execute(sql, list(params))
+    cur = con.execute(sql, dict(params) if isinstance(params, Mapping) else list(params))
     return markdown_rows([d[0] for d in cur.description], cur.fetchall())
 
 

@@ -115,6 +115,8 @@ def test_kpi_target_breach_alert_carries_value_and_target(
     monkeypatch.setenv("CI_METRICS_BASELINE_START", "")
     with store.connect(db.path) as con:
         insert(con, "workflow_runs", RUN_COLS, [run(1, duration_s=300, event="pull_request")])
+        # its jobs were read (it has none): KPIs are never built over runs without jobs read
+        con.execute("INSERT INTO meta.jobs_fetched VALUES ('o/r', 1, 1, now()::TIMESTAMP)")
     instance = DagsterInstance.ephemeral()
     per_day = [a for a in kpi_assets if TABLES_BY_NAME[a.key.path[-1]].per_day]
     result = materialize(
@@ -199,4 +201,4 @@ def test_check_keys_cover_every_check() -> None:
     keys = check_keys([*kpi_target_checks, *raw_quality_checks])
     assert AssetCheckKey(kpi_key("targets"), "test_flakiness_rate_target") in keys
     assert AssetCheckKey(AssetKey("test_results"), "test_results_linked_to_run") in keys
-    assert len(keys) == 6 + 13
+    assert len(keys) == 6 + 14  # 6 targets; 12 rules, volume, jobs read

@@ -8,9 +8,12 @@ single transaction: a crash leaves the previous rows exactly as they were.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -25,8 +28,11 @@ import pyarrow.parquet as pq
 from pipelines.github.client import CachedResponse, compress, decompress
 from pipelines.github.extract import RunForJobs
 from pipelines.github.rows import JOB_COLUMNS, RUN_COLUMNS
+from pipelines.liveness import own_mark, process_alive
 from pipelines.partitions import day_bounds
 from pipelines.store import transaction
+
+log = logging.getLogger(__name__)
 
 
 class StoredResponseCache:
@@ -130,11 +136,55 @@ _ARROW_TYPES = {
 }
 
 
+STAGE_PREFIX = "ci-metrics-stage-"
+# ci-metrics-stage-{owner pid}-{owner start mark}-{mkstemp's random part}.parquet
+_OWNED_STAGE = re.compile(r"ci-metrics-stage-(\d+)-(\d+)-[A-Za-z0-9_]+\.parquet")
+# Staging files named before they carried their owner: removed once this long untouched.
+UNOWNED_STAGE_MAX_AGE_S = 24 * 3600
+
+
+def sweep_stale_stages(directory: Path | None = None) -> list[Path]:
+    """Remove the staging files whose owning process is gone; return what was removed.
+
+    A run killed outright (SIGKILL, the OOM killer) leaves its staging file behind, up to
+    gigabytes for a long range, and nothing else would ever remove it. A file whose owner
+    is alive (a concurrent run still writing it) is never touched.
+    """
+    directory = Path(directory or tempfile.gettempdir())
+    removed = []
+    try:
+        candidates = list(directory.glob(f"{STAGE_PREFIX}*.parquet"))
+    except OSError as exc:  # an unreadable temp dir must not stop the load
+        log.warning("could not list %s for stale staging files: %s", directory, exc)
+        return removed
+    for path in candidates:
+        owned = _OWNED_STAGE.fullmatch(path.name)
+        if owned:
+            stale = not process_alive(int(owned.group(1)), owned.group(2))
+        else:
+            try:
+                stale = time.time() - path.stat().st_mtime > UNOWNED_STAGE_MAX_AGE_S
+            except OSError:
+                continue
+        if not stale:
+            continue
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:  # another user's file in a shared temp dir
+            log.warning("could not remove stale staging file %s: %s", path, exc)
+            continue
+        log.warning("removed staging file %s left by a process that is gone", path)
+        removed.append(path)
+    return removed
+
+
 class RowStage:
     """Rows streamed to a temporary Parquet file, loaded by DuckDB in one scan.
 
     Parquet rather than JSON Lines: DuckDB scans it with a fraction of the
-    memory, and rows leave Python a few thousand at a time.
+    memory, and rows leave Python a few thousand at a time. The file is named for
+    the process writing it, so that a later load can remove it if that process
+    dies without cleaning up (:func:`sweep_stale_stages`).
     """
 
     BATCH_ROWS = 5000
@@ -145,7 +195,8 @@ class RowStage:
     def __init__(self, columns: dict[str, str]) -> None:
         self.columns = columns
         self.schema = pa.schema([(name, _ARROW_TYPES[kind]) for name, kind in columns.items()])
-        fd, name = tempfile.mkstemp(prefix="ci-metrics-stage-", suffix=".parquet")
+        pid, mark = own_mark()
+        fd, name = tempfile.mkstemp(prefix=f"{STAGE_PREFIX}{pid}-{mark}-", suffix=".parquet")
         os.close(fd)
         self.path = Path(name)
         self._writer: pq.ParquetWriter | None = pq.ParquetWriter(
@@ -192,6 +243,8 @@ class RowStage:
 
 @contextmanager
 def staged(columns: dict[str, str]) -> Iterator[RowStage]:
+    """A fresh stage, removed afterwards; stale ones of dead processes are swept first."""
+    sweep_stale_stages()
     stage = RowStage(columns)
     try:
         yield stage
