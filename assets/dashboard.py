@@ -17,8 +17,10 @@ from dagster import (
 )
 
 from assets.kpi import configured
+from assets.raw_checks import RAW_CHECKS
 from pipelines import settings
 from pipelines.asset_keys import kpi_key
+from pipelines.dagster_adapter import latest_check_results
 from pipelines.kpi.build import TABLES
 from pipelines.partitions import run_range_end
 from pipelines.resources import DuckDBStore
@@ -53,7 +55,12 @@ def dashboard(
         raise ValueError(f"window must be one of {WINDOWS}, not {config.window}")
     as_of = settings.parse_day(config.as_of, "config as_of") or run_range_end(context)
     with duckdb.connect(read_only=True, memory_limit=REPORT_MEMORY_LIMIT) as con:
-        report = load_report(con, as_of=as_of, config=configured())
+        report = load_report(
+            con,
+            as_of=as_of,
+            config=configured(),
+            checks=latest_check_results(context.instance, [c.spec().key for c in RAW_CHECKS]),
+        )
     paths = write_reports(report, settings.get(settings.OUTPUT_DIR), window=config.window)
     context.log.info(f"dashboard written to {paths['dashboard'].resolve()}")
     metadata: dict[str, object] = {

@@ -15,6 +15,7 @@ from dagster import (
     asset,
 )
 
+from assets import raw_checks
 from pipelines import asset_keys
 from pipelines.github.client import GitHubError, listing_url
 from pipelines.github.extract import (
@@ -64,6 +65,7 @@ def partition_days(context: AssetExecutionContext) -> tuple[date, date]:
 @asset(
     key=RUNS_KEY,
     **raw_asset("github"),
+    check_specs=raw_checks.specs(RUNS_KEY),
     description="raw.workflow_runs: one row per (repo, run_id, run_attempt), every attempt.",
 )
 def github_workflow_runs(
@@ -113,6 +115,7 @@ def github_workflow_runs(
                 "GROUP BY ALL ORDER BY ALL LIMIT 20",
                 [repos, start, end],
             )
+            checks = raw_checks.results(con, RUNS_KEY, first, last)
         context.log.info(f"GitHub cost for runs {first}…{last}: {client.stats.summary()}")
         stats = client.stats.as_dict()
     return MaterializeResult(
@@ -131,7 +134,8 @@ def github_workflow_runs(
             "rate_limit_waits": stats["waits"],
             "rate_limit_remaining": stats["rate_limit_remaining"],
             "preview": MetadataValue.md(preview),
-        }
+        },
+        check_results=checks,
     )
 
 
@@ -139,6 +143,7 @@ def github_workflow_runs(
     key=JOBS_KEY,
     deps=[RUNS_KEY],
     **raw_asset("github"),
+    check_specs=raw_checks.specs(JOBS_KEY),
     description="raw.workflow_jobs: one row per (repo, job_id), jobs of every attempt.",
 )
 def github_workflow_jobs(
@@ -169,6 +174,7 @@ def github_workflow_jobs(
                 "GROUP BY ALL ORDER BY jobs DESC LIMIT 20",
                 [repos, start, end],
             )
+            checks = raw_checks.results(con, JOBS_KEY, first, last)
         context.log.info(f"GitHub cost for jobs {first}…{last}: {client.stats.summary()}")
         stats = client.stats.as_dict()
     return MaterializeResult(
@@ -184,5 +190,6 @@ def github_workflow_jobs(
             "rate_limit_waits": stats["waits"],
             "rate_limit_remaining": stats["rate_limit_remaining"],
             "preview": MetadataValue.md(preview),
-        }
+        },
+        check_results=checks,
     )

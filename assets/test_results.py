@@ -20,6 +20,7 @@ from dagster import (
     asset,
 )
 
+from assets import raw_checks
 from assets.github import JOBS_KEY, RUNS_KEY, partition_days, raw_asset
 from pipelines import asset_keys, settings
 from pipelines.partitions import day_bounds
@@ -69,6 +70,7 @@ def merge(total: IngestSummary, part: IngestSummary) -> None:
     key=TESTS_KEY,
     deps=[RUNS_KEY, JOBS_KEY],
     **raw_asset("tests"),
+    check_specs=raw_checks.specs(TESTS_KEY),
     description="raw.test_results: one row per test execution, from the runs' artifacts.",
 )
 def test_results(
@@ -147,8 +149,14 @@ def test_results(
             "artifacts_by_status": MetadataValue.json(dict(statuses)),
             "requests": requests,
             "rows_in_range": _rows_in_range(duckdb, first, last),
-        }
+        },
+        check_results=_checked(duckdb, first, last),
     )
+
+
+def _checked(duckdb: DuckDBStore, first: date, last: date) -> list:
+    with duckdb.connect(read_only=True) as con:
+        return raw_checks.results(con, TESTS_KEY, first, last)
 
 
 def _downloaded_ahead(client, batches: list[list], concurrency: int) -> Iterator[list]:

@@ -30,11 +30,9 @@ from dagster import (
     run_failure_sensor,
     sensor,
 )
-from dagster._core.storage.asset_check_execution_record import (
-    AssetCheckExecutionRecordStatus,
-)
 
 from pipelines import settings
+from pipelines.dagster_adapter import COMPLETED_STATUSES
 
 logger = logging.getLogger(__name__)
 
@@ -228,10 +226,7 @@ def pending_check_alerts(
     result; one of a finished run never will (an unpartitioned check in a partitioned run
     writes its result as a separate record), so it is passed over.
     """
-    completed = {
-        AssetCheckExecutionRecordStatus.SUCCEEDED,
-        AssetCheckExecutionRecordStatus.FAILED,
-    }
+    completed = set(COMPLETED_STATUSES)
     out: list[tuple[str, int, CheckAlert | None]] = []
     for key in check_keys:
         name = key.to_user_string()
@@ -330,9 +325,10 @@ def build_alert_sensors(check_keys: Sequence[AssetCheckKey]) -> list[SensorDefin
 
 
 def _all_check_keys() -> list[AssetCheckKey]:
-    from assets.kpi_checks import check_keys, kpi_asset_checks  # the code location's checks
+    from assets.raw_checks import RAW_CHECKS  # the code location's checks
+    from assets.target_checks import check_keys, kpi_target_checks
 
-    return check_keys(kpi_asset_checks)
+    return [*check_keys(kpi_target_checks), *(c.spec().key for c in RAW_CHECKS)]
 
 
 alert_sensors: list[SensorDefinition] = build_alert_sensors(_all_check_keys())

@@ -7,7 +7,7 @@ from dagster import Definitions, EnvVar, in_process_executor
 from assets.dashboard import dashboard
 from assets.github import github_workflow_jobs, github_workflow_runs
 from assets.kpi import kpi_assets
-from assets.kpi_checks import kpi_asset_checks
+from assets.target_checks import kpi_target_checks
 from assets.test_results import test_results
 from pipelines import settings
 from pipelines.alerts import alert_sensors
@@ -48,7 +48,7 @@ def resources() -> dict[str, object]:
 
 defs = Definitions(
     assets=[github_workflow_runs, github_workflow_jobs, test_results, *kpi_assets, dashboard],
-    asset_checks=kpi_asset_checks,
+    asset_checks=kpi_target_checks,
     jobs=[extract_github_job, daily_pipeline_job, window_reports_job, ingest_test_files_job],
     schedules=[daily_pipeline_schedule, weekly_reread_schedule],
     sensors=[github_runs_sensor, junit_drop_folder, *alert_sensors, dead_runs_sensor],

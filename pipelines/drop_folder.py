@@ -35,7 +35,9 @@ from dagster import (
     sensor,
 )
 
+from assets import raw_checks
 from pipelines import settings
+from pipelines.asset_keys import TESTS
 from pipelines.resources import DuckDBStore
 from pipelines.store import LOAD_MEMORY_LIMIT
 from pipelines.testresults.loader import IngestSummary, ingest_files
@@ -124,11 +126,18 @@ def ingest_test_files(
     for day in sorted(summary.days):
         context.log_event(
             AssetMaterialization(
-                asset_key="test_results",
+                asset_key=TESTS,
                 partition=day.isoformat(),
                 metadata={"source": "drop folder", "files": summary.files_read},
             )
         )
+    if summary.days:  # the rules of the table it wrote, over the days it wrote
+        with duckdb.connect(read_only=True) as con:
+            evaluations = list(
+                raw_checks.evaluations(con, TESTS, min(summary.days), max(summary.days))
+            )
+        for evaluation in evaluations:  # a failed one alerts (asset_check_alerts)
+            context.log_event(evaluation)
 
 
 @job(description="Ingest report files from the drop folder (launched by its sensor).")

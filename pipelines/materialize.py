@@ -142,7 +142,7 @@ def run_pipeline(
     from assets.dashboard import dashboard
     from assets.github import github_workflow_jobs, github_workflow_runs
     from assets.kpi import kpi_assets
-    from assets.kpi_checks import kpi_asset_checks
+    from assets.target_checks import kpi_target_checks
     from assets.test_results import test_results
 
     assets = [github_workflow_runs, github_workflow_jobs, test_results, *kpi_assets, dashboard]
@@ -152,6 +152,6 @@ def run_pipeline(
             last,
             resources=resources,
             instance=instance,
-            assets=[*assets, *kpi_asset_checks],
+            assets=[*assets, *kpi_target_checks],
         )
     ]

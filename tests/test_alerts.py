@@ -13,16 +13,18 @@ from dagster import (
     DagsterEventType,
     DagsterInstance,
     EventRecordsFilter,
+    MaterializeResult,
     asset,
     build_run_status_sensor_context,
     build_sensor_context,
     materialize,
 )
 
+from assets import raw_checks
 from assets.kpi import kpi_assets
-from assets.kpi_checks import check_keys, kpi_target_checks, raw_quality_checks
+from assets.target_checks import check_keys, kpi_target_checks
 from pipelines import alerts, store
-from pipelines.asset_keys import kpi_key
+from pipelines.asset_keys import RUNS, kpi_key
 from pipelines.kpi.build import TABLES_BY_NAME
 from pipelines.partitions import daily_partitions
 from pipelines.resources import DuckDBStore
@@ -49,10 +51,19 @@ def db(tmp_path: Path) -> DuckDBStore:
 def _raw_runs_asset(rows: list[dict]):
     """Stands in for the GitHub extractor: writes the given attempts for the partition."""
 
-    @asset(key=AssetKey("github_workflow_runs"), partitions_def=daily_partitions)
-    def github_workflow_runs(context: AssetExecutionContext, duckdb: DuckDBStore) -> None:
+    @asset(
+        key=RUNS,
+        partitions_def=daily_partitions,
+        check_specs=raw_checks.specs(RUNS),
+    )
+    def github_workflow_runs(
+        context: AssetExecutionContext, duckdb: DuckDBStore
+    ) -> MaterializeResult:
+        day = context.partition_time_window.start.date()
         with duckdb.connect() as con:
             insert(con, "workflow_runs", RUN_COLS, rows)
+            checks = raw_checks.results(con, RUNS, day, day)
+        return MaterializeResult(check_results=checks)
 
     return github_workflow_runs
 
@@ -68,7 +79,7 @@ def test_failing_quality_check_blocks_and_alerts_once(receiver: Receiver, db, ca
     raw = _raw_runs_asset([duplicate, dict(duplicate), run(2)])
     run_facts = next(a for a in kpi_assets if a.key == kpi_key("run_facts"))
     result = materialize(
-        [raw, run_facts, *raw_quality_checks],
+        [raw, run_facts],
         selection=[AssetKey("github_workflow_runs"), kpi_key("run_facts")],
         partition_key=DAY,
         instance=instance,
@@ -83,7 +94,7 @@ def test_failing_quality_check_blocks_and_alerts_once(receiver: Receiver, db, ca
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
     assert materialized == {AssetKey("github_workflow_runs")}
 
-    sensor = alerts.build_check_alert_sensor(check_keys(raw_quality_checks))
+    sensor = alerts.build_check_alert_sensor([s.key for s in raw_checks.specs(RUNS)])
     with caplog.at_level(logging.DEBUG):
         cursor = _tick(sensor, instance, None)
         cursor = _tick(sensor, instance, cursor)  # nothing new: no second alert
@@ -96,7 +107,7 @@ def test_failing_quality_check_blocks_and_alerts_once(receiver: Receiver, db, ca
 
     # a new failing evaluation of the same check alerts again, once
     materialize(
-        [raw, *raw_quality_checks],
+        [raw],
         selection=[AssetKey("github_workflow_runs")],
         partition_key=DAY,
         instance=instance,
@@ -197,8 +208,11 @@ def test_run_failure_sensor_posts_the_failed_run(receiver: Receiver, db) -> None
     assert f"http://dagster.example:3000/runs/{result.run_id}" in text
 
 
-def test_check_keys_cover_every_check() -> None:
-    keys = check_keys([*kpi_target_checks, *raw_quality_checks])
-    assert AssetCheckKey(kpi_key("targets"), "test_flakiness_rate_target") in keys
-    assert AssetCheckKey(AssetKey("test_results"), "test_results_linked_to_run") in keys
-    assert len(keys) == 6 + 14  # 6 targets; 12 rules, volume, jobs read
+def test_the_alert_sensor_watches_every_check_of_the_code_location() -> None:
+    from pipelines.definitions import defs
+
+    watched = set(alerts._all_check_keys())
+    assert watched == set(defs.resolve_asset_graph().asset_check_keys)
+    assert AssetCheckKey(kpi_key("targets"), "test_flakiness_rate_target") in watched
+    assert AssetCheckKey(AssetKey("test_results"), "test_results_linked_to_run") in watched
+    assert len(watched) == 6 + 14  # 6 targets; 12 rules, volume, jobs read

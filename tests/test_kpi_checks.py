@@ -1,18 +1,25 @@
 """Data-quality rules each catch the defect they are named after, and pass on clean rows."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from dagster import AssetCheckSeverity
 
-from assets.kpi_checks import QUALITY_RULES, evaluate_rule
-from assets.kpi_checks import runs_volume_anomaly as volume_check
+from assets.raw_checks import RAW_CHECKS, results, violations
 from pipelines import store
 from pipelines.partitions import RAW_FRESHNESS_POLICY
 from pipelines.resources import DuckDBStore
 from tests.test_kpi_models import JOB_COLS, RUN_COLS, T0, TEST_COLS, insert, job, result_row, run
 
-RULES = {r.name: r for r in QUALITY_RULES}
+# every rule but the volume warning, which needs days of runs, and the jobs-read rule,
+# which any run added here would break (tests/reliability/test_jobs_outage.py covers it)
+RULES = {r.name: r for r in RAW_CHECKS if r.blocking and r.name != "jobs_read_for_completed_runs"}
+FIRST, LAST = date(2000, 1, 1), date(2100, 1, 1)  # days wider than any row's
+
+
+def failing(db: DuckDBStore) -> set[str]:
+    with db.connect(read_only=True) as con:
+        return {r.name for r in RULES.values() if violations(con, r.name, FIRST, LAST)[0]}
 
 
 def nulled(row: dict, column: str) -> dict:
@@ -61,14 +68,22 @@ def db(tmp_path) -> DuckDBStore:
             TEST_COLS,
             [result_row("t::ok", "passed", run_id=1, file="clean")],
         )
+        con.execute(
+            "INSERT INTO meta.jobs_fetched VALUES ('o/r', 1, 2, ?)", [T0 + timedelta(hours=1)]
+        )
     return DuckDBStore(path=str(path))
 
 
 def test_clean_rows_pass_every_rule(db) -> None:
-    for rule in QUALITY_RULES:
-        result = evaluate_rule(db, rule)
-        assert result.passed, rule.name
-        assert result.severity == AssetCheckSeverity.ERROR
+    assert failing(db) == set()
+    with db.connect(read_only=True) as con:
+        for asset in {r.asset for r in RULES.values()}:
+            for result in results(con, asset, FIRST, LAST):
+                assert result.passed, result.check_name
+                blocking = result.check_name != "runs_volume_anomaly"
+                assert result.severity == (
+                    AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN
+                )
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN))
@@ -79,11 +94,15 @@ def test_each_rule_fails_on_its_defect_only(db, name: str) -> None:
             # the schema forbids most NULL keys; the rule guards stores written otherwise
             con.execute(f"ALTER TABLE raw.{table} ALTER COLUMN {column} DROP NOT NULL")
         insert(con, table, cols, rows)
-    failing = {r.name for r in QUALITY_RULES if not evaluate_rule(db, r).passed}
-    assert failing == {name}
-    result = evaluate_rule(db, RULES[name])
-    assert result.metadata["violations"].value == 1
-    assert "sample" in result.metadata
+    assert failing(db) == {name}
+    with db.connect(read_only=True) as con:
+        count, sample = violations(con, name, FIRST, LAST)
+        # outside the days of the broken rows, the rule holds
+        outside = violations(con, name, date(1990, 1, 1), date(1990, 1, 2))[0]
+    assert count == 1 and sample
+    # rows of no known day (a run without created_at; these hand-built jobs without
+    # run_created_at) are checked in every range
+    assert outside == (1 if name.startswith(("runs_no_null", "jobs_")) else 0)
 
 
 def test_volume_anomaly_warns_on_a_silent_day_after_busy_days(db) -> None:
@@ -94,12 +113,21 @@ def test_volume_anomaly_warns_on_a_silent_day_after_busy_days(db) -> None:
         ]
         # day 7 has no run, day 8 has one again
         insert(con, "workflow_runs", RUN_COLS, [*busy, run(999, created=T0 + timedelta(days=8))])
-    result = volume_check(duckdb=db)
+    silent = (T0 + timedelta(days=7)).date()
+    with db.connect(read_only=True) as con:
+        assert violations(con, "runs_volume_anomaly", FIRST, LAST)[0] == 1
+        # a range without the silent day finds nothing
+        assert violations(con, "runs_volume_anomaly", FIRST, silent - timedelta(days=1))[0] == 0
+        (result,) = [
+            r
+            for r in results(con, RULES["runs_unique_key"].asset, silent, silent)
+            if r.check_name == "runs_volume_anomaly"
+        ]
     assert not result.passed and result.severity == AssetCheckSeverity.WARN
-    assert result.metadata["anomalous_days"].value == 1
     with store.connect(db.path) as con:  # fill the gap: no anomaly
         insert(con, "workflow_runs", RUN_COLS, [run(998, created=T0 + timedelta(days=7))])
-    assert volume_check(duckdb=db).passed
+    with db.connect(read_only=True) as con:
+        assert violations(con, "runs_volume_anomaly", FIRST, LAST)[0] == 0
 
 
 def test_freshness_policy_fails_after_36_hours() -> None:

@@ -13,7 +13,7 @@ The kills come in pairs: a run is killed, the run that would recover is killed t
 the same command runs to completion. Half the pairs start from an empty file (a first
 load), half from a copy of the clean store (a re-load, whose promise is that the stored
 rows survive). After every kill the file must open read-write and pass every blocking
-data-quality rule of ``assets/kpi_checks.py`` (re-loads: and still hold the clean rows);
+data-quality rule of ``assets/raw_checks.py`` (re-loads: and still hold the clean rows);
 after the completing run it must equal the clean store, table by table and row by row.
 One more case kills a run on a Dagster home with the project's ``dagster.yaml`` and
 expects the next run on that home to complete.
@@ -37,7 +37,7 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance
 
-from assets.kpi_checks import QUALITY_RULES, evaluate_rule
+from assets.raw_checks import RAW_CHECKS, violations
 from pipelines import store
 from pipelines.fake_github.generator import FakeConfig, generate
 from pipelines.fake_github.server import FakeGitHubServer
@@ -410,5 +410,9 @@ def _open_read_write(db: Path) -> tuple[bool | str, bool]:
 
 def _failed_quality_rules(db: Path) -> list[str]:
     """Names of the blocking data-quality rules the file breaks, by the checks' own code."""
-    duckdb_store = DuckDBStore(path=str(db))
-    return [rule.name for rule in QUALITY_RULES if not evaluate_rule(duckdb_store, rule).passed]
+    with DuckDBStore(path=str(db)).connect(read_only=True) as con:
+        return [
+            r.name
+            for r in RAW_CHECKS
+            if r.blocking and violations(con, r.name, date(1970, 1, 1), date(9999, 12, 30))[0]
+        ]

@@ -23,7 +23,7 @@ from dagster import AssetCheckEvaluation, DagsterInstance, build_sensor_context
 from markdown_it import MarkdownIt
 from playwright.sync_api import sync_playwright
 
-from assets.kpi_checks import check_keys, kpi_target_checks
+from assets.target_checks import check_keys, kpi_target_checks
 from pipelines import alerts, store
 from pipelines.fake_github import junit_sim
 from pipelines.fake_github.generator import (
