@@ -28,7 +28,7 @@ from pipelines.asset_keys import RUNS, kpi_key
 from pipelines.kpi.build import TABLES_BY_NAME
 from pipelines.partitions import daily_partitions
 from pipelines.resources import DuckDBStore
-from tests.test_kpi_models import RUN_COLS, T0, insert, run
+from tests.raw_rows import RUN_COLS, T0, insert, run
 from tests.webhook import Receiver
 
 DAY = T0.date().isoformat()

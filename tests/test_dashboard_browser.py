@@ -16,7 +16,7 @@ from pipelines import store
 from reports.data import load_report
 from reports.files import write_reports
 from tests.browser import launch, offline_page
-from tests.test_reports_data import (
+from tests.report_store import (
     AS_OF,
     WORKFLOWS,
     XSS_IMG,

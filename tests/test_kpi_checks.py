@@ -9,7 +9,7 @@ from assets.raw_checks import RAW_CHECKS, results, violations
 from pipelines import store
 from pipelines.partitions import RAW_FRESHNESS_POLICY
 from pipelines.resources import DuckDBStore
-from tests.test_kpi_models import JOB_COLS, RUN_COLS, T0, TEST_COLS, insert, job, result_row, run
+from tests.raw_rows import JOB_COLS, RUN_COLS, T0, TEST_COLS, insert, job, result_row, run
 
 # every rule but the volume warning, which needs days of runs, and the jobs-read rule,
 # which any run added here would break (tests/reliability/test_jobs_outage.py covers it)

@@ -11,8 +11,8 @@ import pytest
 from pipelines import store
 from pipelines.kpi.build import build_all
 from pipelines.kpi.config import KpiConfig
+from tests.raw_rows import JOB_COLS, RUN_COLS, insert, rows_as_dicts, run
 from tests.reference import quantile
-from tests.test_kpi_models import JOB_COLS, RUN_COLS, insert, rows_as_dicts, run
 
 FIRST = date(2024, 12, 20)  # spans a month and a year boundary
 DAYS = 20

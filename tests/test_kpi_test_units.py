@@ -8,7 +8,7 @@ import pytest
 
 from pipelines import store
 from pipelines.kpi import build
-from tests.test_kpi_models import T0, TEST_COLS, insert, result_row, rows_as_dicts
+from tests.raw_rows import T0, TEST_COLS, insert, result_row, rows_as_dicts
 
 
 def build_days(con, table: str, first, last, config=build.DEFAULT_CONFIG) -> int:

@@ -45,8 +45,8 @@ from pipelines.fake_github.server import FakeGitHubServer
 from pipelines.materialize import materialize_range
 from pipelines.testresults.artifacts import matches, patterns_from
 from tests.conftest import END, TOKEN, raw_resources
+from tests.expected import JOB_SQL, RUN_SQL, expected_attempts, expected_jobs
 from tests.snapshot import Rows, assert_same_store, plain, snapshot
-from tests.test_extract_fake_github import JOB_SQL, RUN_SQL, expected_attempts, expected_jobs
 
 pytestmark = pytest.mark.slow
 
