@@ -10,6 +10,9 @@ step logged. The full event log is still stored on the instance (``make dev`` sh
 
 from __future__ import annotations
 
+import io
+import os
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -56,6 +59,7 @@ class StepProgress:
     """Prints a line per finished step of one run; on a terminal, a bar of steps done."""
 
     def __init__(self, console: Console | None = None) -> None:
+        self._own_console = console is None
         self.console = console or Console(highlight=False)
         self._labels: dict[str, str] = {}
         self._steps: dict[str, _Step] = {}
@@ -70,6 +74,9 @@ class StepProgress:
         self, instance: DagsterInstance, run_id: str, labels: Mapping[str, str], title: str
     ) -> Iterator[None]:
         """Show the steps of run ``run_id`` while the block executes it on ``instance``."""
+        terminal = _terminal() if self._own_console else None
+        if terminal is not None:
+            self.console = Console(file=terminal, highlight=False)
         self._labels = dict(labels)
         self._steps = {}
         self._done = 0
@@ -83,6 +90,10 @@ class StepProgress:
                 MofNCompleteColumn(),
                 console=self.console,
                 transient=True,
+                # Dagster points the process's stdout at the run's log file while it runs;
+                # a proxy on sys.stdout would be captured with it
+                redirect_stdout=False,
+                redirect_stderr=False,
             )
             self._task = self._bar.add_task("starting", total=len(labels))
             self._bar.start()
@@ -93,6 +104,8 @@ class StepProgress:
             if self._bar is not None:
                 self._bar.stop()
                 self._bar = None
+            if terminal is not None:
+                terminal.close()
 
     def on_event(self, entry: EventLogEntry) -> None:
         """Called by the instance for each event of the run, in the order stored."""
@@ -124,6 +137,8 @@ class StepProgress:
             self._finished(key, entry, failure=None)
         elif kind == DagsterEventType.STEP_FAILURE and key in self._steps:
             error = event.event_specific_data.error
+            while error is not None and error.cause is not None:  # Dagster's wrappers first
+                error = error.cause
             self._finished(key, entry, failure=error.message if error else "failed")
         elif kind == DagsterEventType.STEP_SKIPPED and key:
             self._print(Text("– ", "dim") + Text(self._label(key)) + Text("  skipped", "dim"))
@@ -172,6 +187,21 @@ class StepProgress:
 
     def _print(self, text: Text) -> None:
         self.console.print(text, soft_wrap=True)
+
+
+def _terminal() -> io.TextIOWrapper | None:
+    """A second handle on this process's stdout as it is now (a terminal or a pipe).
+
+    While a run executes, Dagster redirects file descriptor 1 into the run's stdout log
+    and mirrors that file back through ``tail``: printed there, progress lines would be
+    stored in the run's log, arrive late, and never look like a terminal to Rich.
+    """
+    try:
+        fd = os.dup(sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None  # stdout replaced by an object without a descriptor (a test's capture)
+    sys.stdout.flush()
+    return open(fd, "w", encoding=sys.stdout.encoding or "utf-8", buffering=1)
 
 
 def _rows(metadata: Mapping[str, Any]) -> int | None:

@@ -13,11 +13,20 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+from dagster import (
+    AssetExecutionContext,
+    DagsterEventType,
+    DagsterInstance,
+    MaterializeResult,
+    asset,
+)
 from rich.console import Console
 
 from pipelines import store
 from pipelines.definitions import defs
 from pipelines.fake_github.server import FakeGitHubServer
+from pipelines.materialize import materialize_range
+from pipelines.progress import StepProgress
 from tests.conftest import END, dagster_home, server_env
 
 CLI = Path(sys.executable).with_name("ci-metrics")
@@ -85,6 +94,13 @@ def test_materialize_shows_a_line_per_step_and_verbose_the_event_log(
     }, out.stdout
     assert attempts > 0
     assert f" {attempts:,} rows" in lines["github_workflow_runs"]
+    # the whole event log is still stored with the run, for the UI
+    with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        (run,) = instance.get_runs()
+        successes = instance.get_records_for_run(
+            run.run_id, of_type=DagsterEventType.STEP_SUCCESS, limit=1000
+        ).records
+    assert len(successes) == len(names)
     assert re.search(r"\d s$", lines["github_workflow_runs"].rstrip())
 
     verbose = ["materialize", "--start", str(END), "--end", str(END), "--verbose"]
@@ -169,3 +185,45 @@ def test_demo_prints_progress_and_kpis_in_their_units(tmp_path: Path) -> None:
     for *_, status in rows:
         colour = {"ok": "32", "breach": "31", "no_baseline": "33", "no_data": "2"}[status]
         assert re.search(rf"\x1b\[[0-9;]*{colour}m{STATUS[status]}", coloured), coloured
+
+
+def test_progress_shows_a_failed_step_its_error_and_what_the_steps_logged(
+    instance: DagsterInstance,
+) -> None:
+    """A step's warnings follow its line; a failed step shows ✗ and its error's first line,
+    and the steps after it never start."""
+
+    @asset
+    def loaded(context: AssetExecutionContext) -> MaterializeResult:
+        context.log.warning("quarantined bad.xml: not XML")
+        return MaterializeResult(metadata={"rows": 1234})
+
+    @asset(deps=[loaded])
+    def broken() -> None:
+        raise ValueError("cannot read report.xml: truncated\nsecond line")
+
+    @asset(deps=[broken])
+    def after() -> None:
+        pass
+
+    buf = io.StringIO()
+    result = materialize_range(
+        END,
+        END,
+        resources={},
+        instance=instance,
+        assets=[loaded, broken, after],
+        raise_on_error=False,
+        progress=StepProgress(Console(file=buf, width=120)),
+    )
+    assert not result.success
+    lines = [line.rstrip() for line in buf.getvalue().splitlines()]
+    at = next(i for i, line in enumerate(lines) if line.startswith("✓ loaded"))
+    assert "1,234 rows" in lines[at]
+    assert lines[at + 1].strip() == "quarantined bad.xml: not XML"
+    failed = next(i for i, line in enumerate(lines) if line.startswith("✗ broken"))
+    assert "failed" in lines[failed]
+    assert "cannot read report.xml: truncated" in lines[failed + 1]
+    assert "second line" not in buf.getvalue()
+    assert not any(line.startswith(("✓ after", "✗ after")) for line in lines)
+    assert any(line.startswith("Run failed") for line in lines), lines
