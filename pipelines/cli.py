@@ -16,7 +16,7 @@ from pathlib import Path
 def _demo(args: argparse.Namespace) -> int:
     from pipelines.demo import run_demo
 
-    return run_demo(days=args.days, seed=args.seed, repos=args.repos)
+    return run_demo(days=args.days, seed=args.seed, repos=args.repos, verbose=args.verbose)
 
 
 def _fake_github(argv: list[str]) -> int:
@@ -28,10 +28,14 @@ def _fake_github(argv: list[str]) -> int:
 def _materialize(args: argparse.Namespace) -> int:
     from pipelines.definitions import resources
     from pipelines.materialize import local_instance, run_pipeline
+    from pipelines.progress import StepProgress
 
     last = args.end or (datetime.now(UTC).date() - timedelta(days=1))
     first = args.start or last
-    results = run_pipeline(first, last, resources=resources(), instance=local_instance())
+    progress = None if args.verbose else StepProgress()
+    results = run_pipeline(
+        first, last, resources=resources(), instance=local_instance(), progress=progress
+    )
     return 0 if all(r.success for r in results) else 1
 
 
@@ -58,6 +62,9 @@ def _ingest(args: argparse.Namespace) -> int:
     return 0 if readable else 1
 
 
+VERBOSE_HELP = "print Dagster's event log as the run goes, instead of a line per step"
+
+
 def _day(value: str) -> date:
     return date.fromisoformat(value)
 
@@ -80,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=int, default=14)
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--repos", type=int, default=2)
+    demo.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     demo.set_defaults(func=_demo)
 
     sub.add_parser(
@@ -118,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mat.add_argument("--start", type=_day, help="first day, YYYY-MM-DD (default: --end)")
     mat.add_argument("--end", type=_day, help="last day, YYYY-MM-DD (default: yesterday UTC)")
+    mat.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     mat.set_defaults(func=_materialize)
     return parser
 

@@ -10,8 +10,12 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from rich.console import Console
+
 from pipelines import settings, store
 from pipelines.materialize import local_instance, run_pipeline
+from pipelines.progress import StepProgress
+from reports.formatting import number, percent
 
 
 def summarize(db_path: str | Path) -> str:
@@ -24,43 +28,43 @@ def summarize(db_path: str | Path) -> str:
         jobs = con.execute("SELECT count(*) FROM raw.workflow_jobs").fetchone()[0]
         by_wf = con.execute(
             "SELECT repo, workflow_name, count(DISTINCT run_id), "
-            "round(100.0 * count(*) FILTER (WHERE conclusion = 'success') "
-            "/ nullif(count(*) FILTER (WHERE conclusion IN ('success','failure')), 0), 1) "
+            "count(*) FILTER (WHERE conclusion = 'success') "
+            "/ nullif(count(*) FILTER (WHERE conclusion IN ('success','failure')), 0) "
             "FROM raw.workflow_runs GROUP BY ALL ORDER BY ALL"
         ).fetchall()
-        targets = (
-            con.execute(
-                "SELECT repo, day, kpi, value, target, status FROM kpi.targets "
-                "WHERE day = (SELECT max(day) FROM kpi.targets) ORDER BY repo, kpi"
-            ).fetchall()
-            if store.table_exists(con, "kpi", "targets")
-            else []
-        )
     lines = [
         f"Stored {runs} runs ({attempts} attempts) and {jobs} jobs created {first} … {last}",
         f"DuckDB file: {Path(db_path).resolve()}",
     ]
     lines += [
-        f"  {repo:<20} {wf:<10} {n:>5} runs  {rate}% of attempts succeeded"
+        f"  {repo:<20} {wf:<10} {number(n):>5} runs  {percent(rate)} of attempts succeeded"
         for repo, wf, n, rate in by_wf
     ]
-    if targets:
-        lines.append(f"KPI targets over the 7 days ending {targets[0][1]}:")
-        lines += [
-            f"  {repo:<20} {kpi:<26} {_num(value):>10}  target {_num(target):>6}  {status}"
-            for repo, _, kpi, value, target, status in targets
-        ]
     return "\n".join(lines)
 
 
-def _num(value: object) -> str:
-    if value is None:
-        return "–"
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
+def show_kpis(db_path: str | Path, console: Console | None = None) -> None:
+    """The KPI tables of ``ci-metrics report`` for the last 7 days in the store."""
+    from reports.data import load_report
+    from reports.terminal import render_kpis
+
+    console = console or Console(highlight=False)
+    with store.connect(db_path, read_only=True) as con:
+        if not store.table_exists(con, "kpi", "targets"):
+            return
+        report = load_report(con)
+    w = report["windows"]["7"]
+    console.print(
+        f"KPIs over the 7 days {w['start']} – {w['end']} (`ci-metrics report` shows more):"
+    )
+    render_kpis(report, window=7, console=console)
 
 
-def run_demo(*, days: int = 14, seed: int = 7, repos: int = 2) -> int:
-    """Extract the last ``days`` days, from GitHub when configured, else from the fake server."""
+def run_demo(*, days: int = 14, seed: int = 7, repos: int = 2, verbose: bool = False) -> int:
+    """Extract the last ``days`` days, from GitHub when configured, else from the fake server.
+
+    Prints a line per step of the run, or with ``verbose`` Dagster's event log.
+    """
     from pipelines.definitions import resources as configured
     from pipelines.resources import GitHubAPI
 
@@ -74,9 +78,10 @@ def run_demo(*, days: int = 14, seed: int = 7, repos: int = 2) -> int:
         os.environ[settings.BASELINE_START.key] = first.isoformat()
         os.environ[settings.BASELINE_END.key] = (first + timedelta(days=6)).isoformat()
     instance = local_instance()
+    progress = None if verbose else StepProgress()
     if use_github:
         print(f"Reading GitHub ({settings.get(settings.GITHUB_API_URL)}) for {first} … {last}")
-        run_pipeline(first, last, resources=res, instance=instance)
+        run_pipeline(first, last, resources=res, instance=instance, progress=progress)
     else:
         from pipelines.fake_github.generator import FakeConfig, generate
         from pipelines.fake_github.server import FakeGitHubServer
@@ -86,8 +91,9 @@ def run_demo(*, days: int = 14, seed: int = 7, repos: int = 2) -> int:
         with FakeGitHubServer(world, token=token) as server:
             print(f"Fake GitHub API on {server.url} serving {', '.join(world.repos)}")
             res["github"] = GitHubAPI(api_url=server.url, repos=",".join(world.repos), token=token)
-            run_pipeline(first, last, resources=res, instance=instance)
+            run_pipeline(first, last, resources=res, instance=instance, progress=progress)
     print(summarize(db_path))
+    show_kpis(db_path)
     out_dir = Path(settings.get(settings.OUTPUT_DIR)).resolve()
     print(f"Summary: {out_dir / 'summary.md'}")
     print(f"JSON report: {out_dir / 'metrics-report.json'}")

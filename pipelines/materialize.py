@@ -13,17 +13,23 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
+from uuid import uuid4
 
 from dagster import (
     DagsterInstance,
     DagsterRunStatus,
+    Definitions,
     ExecuteInProcessResult,
     RunsFilter,
-    materialize,
+    define_asset_job,
 )
 
 from pipelines.liveness import UNKNOWN, own_mark, process_alive
 from pipelines.partitions import range_tags
+
+if TYPE_CHECKING:
+    from pipelines.progress import StepProgress
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +39,8 @@ PID_TAG = "ci-metrics/pid"
 # When that process started (pipelines.liveness): a reused pid does not keep a dead run
 START_TAG = "ci-metrics/pid-start"
 _UNFINISHED = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
+# The job name ``dagster.materialize`` gives its runs, kept so past and new runs list together.
+RANGE_JOB = "__ephemeral_asset_job__"
 
 
 def local_instance() -> DagsterInstance:
@@ -110,9 +118,13 @@ def materialize_range(
     instance: DagsterInstance | None = None,
     assets: list | None = None,
     raise_on_error: bool = True,
+    progress: StepProgress | None = None,
 ) -> ExecuteInProcessResult:
     """Materialize ``assets`` (default: the raw GitHub assets) for ``first`` … ``last``
-    as a single ranged run."""
+    as a single ranged run.
+
+    With ``progress``, Dagster's console logger is quiet and ``progress`` prints a line per
+    step instead; the run's event log is stored on the instance either way."""
     from assets.github import github_workflow_jobs, github_workflow_runs
     from pipelines.definitions import resources as configured
 
@@ -120,13 +132,28 @@ def materialize_range(
         assets = [github_workflow_runs, github_workflow_jobs]
     instance = instance or local_instance()
     release_dead_runs(instance)
-    return materialize(
-        assets,
-        instance=instance,
+    # what dagster.materialize does, with a run id known before the run starts
+    defs = Definitions(
+        jobs=[define_asset_job(RANGE_JOB)],
+        assets=assets,
         resources=dict(resources or configured()),
-        tags={**range_tags(first, last), **process_tags()},
-        raise_on_error=raise_on_error,
     )
+    job = defs.resolve_job_def(RANGE_JOB)
+    tags = {**range_tags(first, last), **process_tags()}
+    if progress is None:
+        return job.execute_in_process(instance=instance, tags=tags, raise_on_error=raise_on_error)
+    from pipelines.progress import QUIET_RUN_CONFIG, step_labels
+
+    run_id = str(uuid4())
+    title = f"Materializing {first} … {last}"
+    with progress.watching(instance, run_id, step_labels(assets), title):
+        return job.execute_in_process(
+            run_config=QUIET_RUN_CONFIG,
+            instance=instance,
+            tags=tags,
+            raise_on_error=raise_on_error,
+            run_id=run_id,
+        )
 
 
 def run_pipeline(
@@ -135,10 +162,12 @@ def run_pipeline(
     *,
     resources: Mapping[str, object],
     instance: DagsterInstance,
+    progress: StepProgress | None = None,
 ) -> list[ExecuteInProcessResult]:
     """What the daily schedule does, for ``first`` … ``last``: one ranged run of the whole
     graph (raw data, test results, per-day KPIs, then the window tables and the dashboard
-    as of ``last``), with every check. A list, one result per run launched."""
+    as of ``last``), with every check. A list, one result per run launched. ``progress``:
+    see :func:`materialize_range`."""
     from assets.dashboard import dashboard
     from assets.github import github_workflow_jobs, github_workflow_runs
     from assets.kpi import kpi_assets
@@ -153,5 +182,6 @@ def run_pipeline(
             resources=resources,
             instance=instance,
             assets=[*assets, *kpi_target_checks],
+            progress=progress,
         )
     ]

@@ -131,12 +131,25 @@ def _tests_table(window: dict[str, Any]) -> Table | Text:
     return table
 
 
+def _window(report: dict[str, Any], days: int) -> dict[str, Any]:
+    return report["windows"].get(str(days)) or next(iter(report["windows"].values()))
+
+
+def render_kpis(report: dict[str, Any], *, window: int = 7, console: Console | None = None) -> None:
+    """Only the KPI tables of :func:`render_terminal`, one per repository: how the demo
+    ends, so its KPIs read as they do in ``ci-metrics report`` and the dashboard."""
+    console = console or Console()
+    w = _window(report, window)
+    for repo in report["repos"]:
+        console.print(_kpi_table(w, repo, console.width))
+
+
 def render_terminal(
     report: dict[str, Any], *, window: int = 7, console: Console | None = None
 ) -> None:
     """Print the report for one window to ``console`` (default: stdout)."""
     console = console or Console()
-    w = report["windows"].get(str(window)) or next(iter(report["windows"].values()))
+    w = _window(report, window)
     header = Text(f"CI metrics · last {w['days']} days ({w['start']} – {w['end']})", style="bold")
     header.append(f"\n{', '.join(report['repos']) or 'no repositories'}", style="dim")
     failed = [c for c in report["checks"] if not c["passed"]]
