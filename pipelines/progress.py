@@ -39,10 +39,11 @@ WARNING = 30  # logging.WARNING, without importing logging for one constant
 
 def step_labels(assets: Sequence[AssetsDefinition]) -> dict[str, str]:
     """Step key -> what the step materializes or checks (``kpi/targets``,
-    ``kpi/targets:pr_validation_avg_s_target``), as Dagster spells asset and check keys."""
+    ``kpi/targets:pr_validation_avg_s_target``), as Dagster spells asset and check keys.
+    An asset's own checks run in its step: its line says whether they passed."""
     labels = {}
     for a in assets:
-        keys = [k.to_user_string() for k in a.keys] + [k.to_user_string() for k in a.check_keys]
+        keys = [k.to_user_string() for k in a.keys] or [k.to_user_string() for k in a.check_keys]
         labels[a.node_def.name] = ", ".join(keys) or a.node_def.name
     return labels
 
@@ -51,7 +52,7 @@ def step_labels(assets: Sequence[AssetsDefinition]) -> dict[str, str]:
 class _Step:
     started: float
     rows: dict[str, int] = field(default_factory=dict)  # asset key -> rows written
-    checks: list[tuple[bool, str]] = field(default_factory=list)  # (passed, severity)
+    checks: list[tuple[bool, str, str]] = field(default_factory=list)  # passed, severity, name
     notes: list[tuple[int, str]] = field(default_factory=list)  # (level, message)
 
 
@@ -132,7 +133,9 @@ class StepProgress:
                 self._steps[key].rows.setdefault(mat.asset_key.to_user_string(), rows)
         elif kind == DagsterEventType.ASSET_CHECK_EVALUATION and key in self._steps:
             evaluation = event.event_specific_data
-            self._steps[key].checks.append((evaluation.passed, evaluation.severity.value))
+            self._steps[key].checks.append(
+                (evaluation.passed, evaluation.severity.value, evaluation.check_name)
+            )
         elif kind == DagsterEventType.STEP_SUCCESS and key in self._steps:
             self._finished(key, entry, failure=None)
         elif kind == DagsterEventType.STEP_FAILURE and key in self._steps:
@@ -157,23 +160,27 @@ class StepProgress:
     def _finished(self, key: str, entry: EventLogEntry, failure: str | None) -> None:
         step = self._steps[key]
         took = duration(max(entry.timestamp - step.started, 0.0))
+        rows = sum(step.rows.values()) if step.rows else None
+        failed = [(sev, name) for passed, sev, name in step.checks if not passed]
         if failure is not None:
             mark, style, detail = "✗", "red", "failed"
-        elif step.checks and not all(passed for passed, _ in step.checks):
-            blocking = any(not p and severity == "ERROR" for p, severity in step.checks)
+        elif failed:
+            blocking = any(sev == "ERROR" for sev, _ in failed)
             mark, style = ("✗", "red") if blocking else ("!", "yellow")
             detail = "failed" if blocking else "warning"
-        elif step.checks:
+        elif step.checks and rows is None:  # a check of its own
             mark, style, detail = "✓", "green", "passed"
         else:
             mark, style = "✓", "green"
-            rows = sum(step.rows.values()) if step.rows else None
             detail = f"{number(rows)} rows" if rows is not None else ""
         line = Text(f"{mark} ", style)
         line.append(self._label(key).ljust(LABEL_WIDTH))
         line.append(f" {detail:>14}", style if detail in ("failed", "warning") else "")
         line.append(f" {took:>8}", "dim")
         self._print(line)
+        for sev, name in failed:
+            level = "check failed" if sev == "ERROR" else "check warns"
+            self._print(Text(f"    {level}: {name}", "red" if sev == "ERROR" else "yellow"))
         for level, message in step.notes:
             self._print(Text(f"    {_first_line(message)}", "red" if level > WARNING else "yellow"))
         if failure is not None:
