@@ -16,7 +16,7 @@ from reports.charts import nice_time_ticks
 
 WIDTH = 960
 LABEL_W = 280
-RIGHT = 16
+RIGHT = 40
 ROW_H = 22
 TOP = 8
 AXIS_H = 24
