@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 
-.PHONY: setup demo test lint format dev bench clean browser postgres reliability load-record
+.PHONY: setup demo test lint format dev bench clean browser postgres reliability load-record serve
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ format: setup
 
 dev: setup
 	$(BIN)/dagster dev -w workspace.yaml
+
+# The read-only explorer on http://127.0.0.1:8080/ (ci-metrics serve --help).
+serve: setup
+	$(BIN)/ci-metrics serve
 
 # Each benchmark prints its own figures; together they take about twenty minutes.
 bench: setup

@@ -24,6 +24,7 @@ from pipelines.dagster_adapter import latest_check_results
 from pipelines.kpi.build import TABLES
 from pipelines.partitions import run_range_end
 from pipelines.resources import DuckDBStore
+from pipelines.snapshot import publish as publish_snapshot
 from pipelines.store import REPORT_MEMORY_LIMIT
 from reports.data import WINDOWS, load_report
 from reports.files import write_reports
@@ -73,4 +74,7 @@ def dashboard(
         metadata[f"{kind}_path"] = MetadataValue.path(str(resolved))
         metadata[f"{kind}_bytes"] = resolved.stat().st_size
     metadata["summary"] = MetadataValue.md(paths["summary"].read_text(encoding="utf-8"))
+    snapshot = publish_snapshot(duckdb.path)  # what ci-metrics serve reads during the next run
+    if snapshot is not None:
+        metadata["snapshot_path"] = MetadataValue.path(str(snapshot.resolve()))
     return MaterializeResult(metadata=metadata)

@@ -65,6 +65,12 @@ def _ingest(args: argparse.Namespace) -> int:
 VERBOSE_HELP = "print Dagster's event log as the run goes, instead of a line per step"
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from reports.explorer.server import serve
+
+    return serve(args.host, args.port, args.db)
+
+
 def _day(value: str) -> date:
     return date.fromisoformat(value)
 
@@ -128,6 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
     mat.add_argument("--end", type=_day, help="last day, YYYY-MM-DD (default: yesterday UTC)")
     mat.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     mat.set_defaults(func=_materialize)
+
+    srv = sub.add_parser("serve", help="the read-only explorer web app on 127.0.0.1:8080")
+    srv.add_argument("--host", default="127.0.0.1", help="address (non-loopback needs a token)")
+    srv.add_argument("--port", type=int, default=8080)
+    srv.add_argument("--db", help="DuckDB store (default: CI_METRICS_DB)")
+    srv.set_defaults(func=_serve)
     return parser
 
 

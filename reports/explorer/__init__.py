@@ -1,0 +1,1 @@
+"""The explorer: a read-only web view of the store (``ci-metrics serve``)."""

@@ -1,0 +1,144 @@
+"""The explorer's listings (runs, jobs, a run's attempts, jobs and tests, filter choices):
+rows of the raw tables, selected with the KPI layer's own filter, never a KPI.
+
+Their SQL lives in ``reports/explorer/sql``; every value is a bound parameter. The only
+text put into a query is the layer's filter file and an ORDER BY chosen from a fixed list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import duckdb
+
+from pipelines.kpi import sqlfiles
+from pipelines.kpi.filters import Filters, Period
+from pipelines.store import table_exists
+from reports.data import _plain
+
+BRANCH_CHOICES = 100
+
+
+@cache
+def _sql(name: str) -> str:
+    path = resources.files("reports.explorer").joinpath("sql", f"{name}.sql")
+    return path.read_text().strip().rstrip(";")
+
+
+def _rows(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    cur = con.execute(sql, sqlfiles.bind(sql, params))
+    cols = [d[0] for d in cur.description]
+    return [{c: _plain(v) for c, v in zip(cols, row, strict=True)} for row in cur.fetchall()]
+
+
+def _over_runs(name: str) -> str:
+    """``name``'s SQL reading ``runs_f``: the filtered ``kpi.run_facts``."""
+    facts = sqlfiles.load("filter").replace("{facts}", "kpi.run_facts")
+    return f"WITH runs_f AS ({facts}) SELECT * FROM ({_sql(name)})"
+
+
+def _period(filters: Filters, period: Period) -> dict[str, Any]:
+    return {**filters.sql_params(), "start_day": period.start, "end_day": period.end}
+
+
+# sort key → ORDER BY list; run_id last so pages never overlap
+RUN_ORDERS: dict[str, str] = {
+    "created_at": "p.created_at {dir}, p.repo, p.run_id",
+    "run_number": "w.run_number {dir}, p.repo, p.run_id",
+    "event": "p.event {dir}, p.created_at DESC, p.repo, p.run_id",
+    "head_branch": "p.head_branch {dir}, p.created_at DESC, p.repo, p.run_id",
+    "conclusion": "p.final_conclusion {dir}, p.created_at DESC, p.repo, p.run_id",
+    "attempts": "p.attempts {dir}, p.created_at DESC, p.repo, p.run_id",
+    "duration_s": "p.duration_s {dir} NULLS LAST, p.repo, p.run_id",
+    "queue_s": "p.queue_s {dir} NULLS LAST, p.repo, p.run_id",
+    "compute_minutes": "p.compute_minutes {dir}, p.repo, p.run_id",
+}
+
+
+def runs(
+    con: duckdb.DuckDBPyConnection,
+    filters: Filters,
+    period: Period,
+    *,
+    sort: str = "created_at",
+    descending: bool = True,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the filtered runs of the period, and how many there are in all."""
+    if not table_exists(con, "kpi", "run_facts"):
+        return [], 0
+    order = RUN_ORDERS[sort].replace("{dir}", "DESC" if descending else "ASC")
+    sql = _over_runs("runs").replace("{order}", order)
+    rows = _rows(con, sql, {**_period(filters, period), "limit": limit, "offset": offset})
+    total = rows[0]["total"] if rows else 0
+    if not rows and offset:
+        count_sql = _over_runs("runs").replace("{order}", "1")
+        got = _rows(con, count_sql, {**_period(filters, period), "limit": 1, "offset": 0})
+        total = got[0]["total"] if got else 0
+    return [{k: v for k, v in r.items() if k != "total"} for r in rows], total
+
+
+def jobs(con: duckdb.DuckDBPyConnection, filters: Filters, period: Period) -> list[dict[str, Any]]:
+    """One row per job name of the filtered runs of the period."""
+    if not table_exists(con, "kpi", "run_facts"):
+        return []
+    return _rows(con, _over_runs("jobs"), _period(filters, period))
+
+
+def run_attempts(con: duckdb.DuckDBPyConnection, repo: str, run_id: int) -> list[dict[str, Any]]:
+    return _rows(con, _sql("run_attempts"), {"repo": repo, "run_id": run_id})
+
+
+def run_jobs(con: duckdb.DuckDBPyConnection, repo: str, run_id: int) -> list[dict[str, Any]]:
+    return _rows(con, _sql("run_jobs"), {"repo": repo, "run_id": run_id})
+
+
+def run_tests(
+    con: duckdb.DuckDBPyConnection,
+    repo: str,
+    run_id: int,
+    attempt: int | None,
+    *,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of a run's test results (failures first), and how many there are."""
+    params = {"repo": repo, "run_id": run_id, "attempt": attempt, "limit": limit}
+    rows = _rows(con, _sql("run_tests"), {**params, "offset": offset})
+    total = rows[0]["total"] if rows else 0
+    if not rows and offset:
+        got = _rows(con, _sql("run_tests"), {**params, "offset": 0})
+        total = got[0]["total"] if got else 0
+    return [{k: v for k, v in r.items() if k != "total"} for r in rows], total
+
+
+def choices(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """The filter bar's options per dimension (repo, workflow, event, branch)."""
+    out: dict[str, list[str]] = {"repo": [], "workflow": [], "event": [], "branch": []}
+    if not table_exists(con, "kpi", "run_facts"):
+        return out
+    for row in _rows(con, _sql("options"), {"branch_limit": BRANCH_CHOICES}):
+        out[row["dimension"]].append(row["value"])
+    return out
+
+
+def last_extracted(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Per repo, when its runs were last extracted (max ``extracted_at``)."""
+    got = con.execute(
+        "SELECT repo, max(extracted_at) FROM raw.workflow_runs GROUP BY repo ORDER BY repo"
+    ).fetchall()
+    return {repo: at for repo, at in got if at is not None}
+
+
+def sorted_rows(rows: Sequence[dict[str, Any]], key: str, descending: bool) -> list[dict[str, Any]]:
+    """``rows`` by ``key``, missing values last whichever the direction."""
+    present = [r for r in rows if r.get(key) is not None]
+    missing = [r for r in rows if r.get(key) is None]
+    present.sort(key=lambda r: r[key], reverse=descending)
+    return present + missing

@@ -1,0 +1,148 @@
+"""The run page (``/run?repo=R&run_id=N``): the run's attempts, a timeline of each
+attempt's jobs, and its test results with their failure messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from reports.explorer import gantt, listings
+from reports.explorer.page import Here, Page
+from reports.explorer.params import BadRequestError, page_number
+from reports.explorer.tables import Column, Table
+
+TESTS_PAGE = 200
+
+
+class NotFoundError(LookupError):
+    """The store has no such run."""
+
+
+def _run_id(here: Here) -> tuple[str, int]:
+    repo, raw = here.value("repo"), here.value("run_id")
+    if not repo or not raw:
+        raise BadRequestError("run: give repo and run_id (/run?repo=OWNER/NAME&run_id=N)")
+    try:
+        return repo, int(raw)
+    except ValueError:
+        raise BadRequestError(f"run_id: {raw!r} is not a number") from None
+
+
+def _attempt(here: Here) -> int | None:
+    raw = here.value("attempt")
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise BadRequestError(f"attempt: {raw!r} is not a number") from None
+
+
+def run(con: duckdb.DuckDBPyConnection, here: Here) -> Page:
+    repo, run_id = _run_id(here)
+    attempt = _attempt(here)
+    attempts = listings.run_attempts(con, repo, run_id)
+    if not attempts:
+        raise NotFoundError(f"no run {run_id} of {repo} in the store")
+    jobs = listings.run_jobs(con, repo, run_id)
+    page = page_number({"tests_page": [here.value("tests_page") or "1"]}, "tests_page")
+    tests, total = listings.run_tests(
+        con, repo, run_id, attempt, limit=TESTS_PAGE, offset=(page - 1) * TESTS_PAGE
+    )
+    last = attempts[-1]
+
+    def commit(row: dict[str, Any]) -> str | None:
+        return f"{row['repo_url']}/commit/{row['head_sha']}" if row.get("head_sha") else None
+
+    def prs(row: dict[str, Any]) -> list[tuple[str, str]]:
+        return [
+            (f"#{n}", f"{row['repo_url']}/pull/{n}") for n in row.get("pull_request_numbers") or []
+        ]
+
+    attempt_table = Table(
+        "attempts",
+        "Attempts",
+        [
+            Column(
+                "run_attempt",
+                "Attempt",
+                "count",
+                sortable=False,
+                link=lambda r: here.with_(attempt=str(r["run_attempt"]), tests_page=None),
+            ),
+            Column("status", "Status", sortable=False),
+            Column("conclusion", "Conclusion", sortable=False),
+            Column("event", "Event", sortable=False),
+            Column("head_branch", "Branch", wrap=True, sortable=False),
+            Column("head_sha", "Commit", "sha", link=commit, sortable=False),
+            Column("pull_request_numbers", "PRs", sortable=False, links=prs),
+            Column("triggering_actor", "Triggered by", sortable=False),
+            Column("created_at", "Created", "time", sortable=False),
+            Column("run_started_at", "Started", "time", sortable=False),
+            Column("updated_at", "Updated", "time", sortable=False),
+            Column("duration_s", "Duration", "duration", sortable=False),
+            Column("html_url", "GitHub", sortable=False, link=lambda r: r.get("html_url")),
+        ],
+        attempts,
+    )
+    job_table = Table(
+        "jobs",
+        "Jobs",
+        [
+            Column("run_attempt", "Attempt", "count", sortable=False),
+            Column("name", "Job", wrap=True, sortable=False, link=lambda r: r.get("html_url")),
+            Column("status", "Status", sortable=False),
+            Column("conclusion", "Conclusion", sortable=False),
+            Column("started_at", "Started", "time", sortable=False),
+            Column("completed_at", "Completed", "time", sortable=False),
+            Column("duration_s", "Duration", "duration", sortable=False),
+            Column("queue_s", "Queue", "duration", sortable=False),
+            Column("runner_name", "Runner", wrap=True, sortable=False),
+            Column("labels", "Labels", wrap=True, sortable=False),
+        ],
+        jobs,
+    )
+    test_table = Table(
+        "tests",
+        "Test results",
+        [
+            Column("run_attempt", "Attempt", "count", sortable=False),
+            Column("test_id", "Test", wrap=True, sortable=False),
+            Column("outcome", "Outcome", sortable=False),
+            Column("duration_s", "Duration", "duration", sortable=False),
+            Column("message", "Message", wrap=True, sortable=False),
+        ],
+        tests,
+        page=page,
+        page_size=TESTS_PAGE,
+        total=total,
+        note="Failures and errors first."
+        + (f" Attempt {attempt} only." if attempt is not None else ""),
+    )
+    timelines = [
+        {
+            "attempt": a["run_attempt"],
+            "svg": gantt.timeline(
+                f"attempt-{a['run_attempt']}",
+                [j for j in jobs if j["run_attempt"] == a["run_attempt"]],
+            ),
+        }
+        for a in attempts
+    ]
+    title = f"{last.get('workflow_name') or 'Run'} #{last.get('run_number') or run_id}"
+    return Page(
+        "run.html.j2",
+        title,
+        [attempt_table, job_table, test_table],
+        {"repo": repo, "run_id": run_id, "attempt": attempt},
+        {
+            "run": last,
+            "repo": repo,
+            "run_id": run_id,
+            "timelines": timelines,
+            "workflow_url": here.question.url(
+                "/workflow", workflow=last.get("workflow_name") or "", repo=repo
+            ),
+        },
+    )

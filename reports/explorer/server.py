@@ -1,0 +1,60 @@
+"""``ci-metrics serve``: run the explorer with uvicorn.
+
+It listens on 127.0.0.1 unless told otherwise, and refuses a non-loopback address unless
+``CI_METRICS_SERVE_TOKEN`` is set (then every request must carry the token). uvicorn's
+access log is off: the explorer logs method, path and status itself, never a query string
+(which may hold the token).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import sys
+from pathlib import Path
+
+from reports.explorer.config import TOKEN_ENV, ExplorerConfig
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def refusal(host: str, config: ExplorerConfig) -> str | None:
+    """Why the explorer will not listen on ``host``, or None."""
+    if config.token is None and not is_loopback(host):
+        return (
+            f"ci-metrics serve: refusing to listen on {host} without an access token; "
+            f"set {TOKEN_ENV} (every request must then carry it) or use 127.0.0.1"
+        )
+    return None
+
+
+def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, db: str | Path | None = None) -> int:
+    """Serve until interrupted; 2 when refused."""
+    config = ExplorerConfig.from_env(db)
+    why = refusal(host, config)
+    if why:
+        print(why, file=sys.stderr)
+        return 2
+    import uvicorn
+
+    from reports.explorer.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    print(
+        f"ci-metrics explorer on http://{host}:{port}/ reading {config.db_path}"
+        + (" (token required)" if config.token else ""),
+        file=sys.stderr,
+    )
+    uvicorn.run(create_app(config), host=host, port=port, access_log=False, log_level="info")
+    return 0

@@ -1,0 +1,118 @@
+"""The workflow page (``/workflow?workflow=NAME&…``): the workflow's daily trends, its runs
+(paged, sortable) and a breakdown of its jobs, for the filter and period asked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from pipelines.kpi import query
+from pipelines.kpi.config import KpiConfig
+from reports.explorer import listings, trends
+from reports.explorer.page import Here, Page
+from reports.explorer.params import BadRequestError, page_number
+from reports.explorer.tables import Column, Table
+
+
+def _prs(row: dict[str, Any]) -> list[tuple[str, str]]:
+    base = row.get("repo_url")
+    return [(f"#{n}", f"{base}/pull/{n}") for n in row.get("pull_request_numbers") or []]
+
+
+def runs_table(con: duckdb.DuckDBPyConnection, here: Here, page_size: int) -> Table:
+    q = here.question
+    sort, descending = here.sort("runs", "created_at", listings.RUN_ORDERS)
+    page = page_number({"runs_page": [here.value("runs_page") or "1"]}, "runs_page")
+    rows, total = listings.runs(
+        con,
+        q.filters,
+        q.period,
+        sort=sort,
+        descending=descending,
+        limit=page_size,
+        offset=(page - 1) * page_size,
+    )
+
+    def run_page(row: dict[str, Any]) -> str:
+        return q.url("/run", repo=row["repo"], run_id=str(row["run_id"]))
+
+    def commit(row: dict[str, Any]) -> str | None:
+        return f"{row['repo_url']}/commit/{row['head_sha']}" if row.get("head_sha") else None
+
+    columns = [
+        Column("repo", "Repository", wrap=True, sortable=False),
+        Column("run_number", "Run", "count", link=run_page),
+        Column("run_id", "Run id", "id", sortable=False, link=run_page),
+        Column("created_at", "Created", "time"),
+        Column("event", "Event"),
+        Column("head_branch", "Branch", wrap=True),
+        Column("conclusion", "Conclusion"),
+        Column("attempts", "Attempts", "count"),
+        Column("duration_s", "Duration", "duration"),
+        Column("queue_s", "Queue", "duration"),
+        Column("head_sha", "Commit", "sha", link=commit, sortable=False),
+        Column("pull_request_numbers", "PRs", sortable=False, links=_prs),
+        Column("html_url", "GitHub", sortable=False, link=lambda r: r.get("html_url")),
+    ]
+    return Table(
+        "runs",
+        "Runs",
+        columns,
+        rows,
+        sort=sort,
+        descending=descending,
+        page=page,
+        page_size=page_size,
+        total=total,
+    )
+
+
+JOB_SORTS = (
+    "job",
+    "runs",
+    "failure_rate",
+    "duration_p50_s",
+    "duration_p95_s",
+    "queue_p50_s",
+    "queue_p95_s",
+    "compute_minutes",
+    "compute_share",
+)
+
+
+def jobs_table(con: duckdb.DuckDBPyConnection, here: Here) -> Table:
+    q = here.question
+    sort, descending = here.sort("jobs", "compute_minutes", JOB_SORTS)
+    rows = listings.sorted_rows(listings.jobs(con, q.filters, q.period), sort, descending)
+    columns = [
+        Column("job", "Job", wrap=True),
+        Column("runs", "Runs", "count"),
+        Column("executions", "Executions", "count", sortable=False),
+        Column("failure_rate", "Failure rate", "percent"),
+        Column("duration_p50_s", "Duration p50", "duration"),
+        Column("duration_p95_s", "Duration p95", "duration"),
+        Column("queue_p50_s", "Queue p50", "duration"),
+        Column("queue_p95_s", "Queue p95", "duration"),
+        Column("runner_labels", "Runner labels", wrap=True, sortable=False),
+        Column("compute_minutes", "Compute minutes", "count"),
+        Column("compute_share", "Share of compute", "percent"),
+    ]
+    return Table("jobs", "Jobs", columns, rows, sort=sort, descending=descending)
+
+
+def workflow(con: duckdb.DuckDBPyConnection, here: Here, config: KpiConfig, page_size: int) -> Page:
+    q = here.question
+    if not q.filters.workflows:
+        raise BadRequestError("workflow: name the workflow (/workflow?workflow=NAME)")
+    repos = query.known_repos(con, q.filters)
+    drawn = trends.daily(con, repos, q.filters, q.period, config)
+    tables = [runs_table(con, here, page_size), jobs_table(con, here)]
+    title = ", ".join(q.filters.workflows)
+    return Page(
+        "workflow.html.j2",
+        f"Workflow {title}",
+        tables,
+        {"workflow": list(q.filters.workflows), "series": drawn["series"]},
+        {"figures": drawn["figures"], "workflow": title},
+    )
