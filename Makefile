@@ -49,7 +49,7 @@ format: setup
 	$(BIN)/ruff check --fix .
 
 dev: setup
-	$(BIN)/dagster dev -w workspace.yaml
+	$(BIN)/ci-metrics dev
 
 # Each benchmark prints its own figures; together they take about twenty minutes.
 bench: setup
