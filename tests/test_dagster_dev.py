@@ -313,3 +313,41 @@ def _first_start(dev: DagsterDev, world) -> None:
             f"the run of {sensor}",
         )
         assert len(runs) == 1 and _succeeded(runs), (sensor, runs)
+
+
+def test_dev_passes_on_dagster_dev_exit_status(tmp_path):
+    """`ci-metrics dev` becomes `dagster dev`: a usage error is its status 2 and message."""
+    missing = tmp_path / "missing.yaml"
+    launcher = Path(sys.executable).with_name("ci-metrics")
+    done = subprocess.run(
+        [str(launcher), "dev", "-w", str(missing), "-p", str(free_port())],
+        cwd=ROOT,
+        env={**os.environ, "DAGSTER_HOME": str(dagster_home(tmp_path / "home"))},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert str(missing) in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "default_added"),
+    [
+        ([], True),
+        (["-p", "3001"], True),
+        (["-w", "other.yaml"], False),
+        (["-wother.yaml"], False),
+        (["--workspace=other.yaml"], False),
+        (["-m", "pipelines.definitions"], False),
+        (["-f", "defs.py"], False),
+        (["--help"], False),
+    ],
+)
+def test_dev_adds_the_workspace_only_when_no_code_is_named(options, default_added, monkeypatch):
+    from pipelines.dev import dev_command
+
+    monkeypatch.chdir(ROOT)
+    command = dev_command(options)
+    assert (command[-2:] == ["-w", "workspace.yaml"]) is default_added, command
+    assert command[command.index("dev") + 1 :][: len(options)] == options
