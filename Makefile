@@ -49,7 +49,7 @@ format: setup
 	$(BIN)/ruff check --fix .
 
 dev: setup
-	$(BIN)/dagster dev -w workspace.yaml
+	$(BIN)/ci-metrics dev
 
 # The read-only explorer on http://127.0.0.1:8080/ (ci-metrics serve --help).
 serve: setup

@@ -7,8 +7,9 @@ nothing; runs re-run later bring new artifacts, which the next pass picks up.
 """
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
 
@@ -27,6 +28,7 @@ from pipelines.partitions import day_bounds
 from pipelines.resources import DuckDBStore, GitHubAPI
 from pipelines.store import LOAD_MEMORY_LIMIT
 from pipelines.testresults.artifacts import (
+    ArtifactRef,
     attempt_for,
     batches,
     context_for,
@@ -80,55 +82,30 @@ def test_results(
     start, end = day_bounds(first, last)
     repos = github.repo_list()
     patterns = patterns_from(settings.get(settings.ARTIFACT_PATTERNS))
-    with duckdb.connect() as con:
-        runs = con.execute(
-            "SELECT repo, run_id, run_attempt, run_started_at, workflow_name, created_at::DATE "
-            "FROM raw.workflow_runs WHERE list_contains(?, repo) "
-            "AND created_at >= ? AND created_at < ?",
-            [repos, start, end],
-        ).fetchall()
-        seen = {
-            (r, int(a))
-            for r, a in con.execute(
-                "SELECT repo, artifact_id FROM meta.artifacts_seen WHERE list_contains(?, repo)",
-                [repos],
-            ).fetchall()
-        }
-    attempts: dict[tuple[str, int], list[tuple[int, datetime | None]]] = {}
-    workflow: dict[tuple[str, int], str | None] = {}
-    created: dict[tuple[str, int], date] = {}
-    for repo, run_id, attempt, started, wf, day in runs:
-        attempts.setdefault((repo, run_id), []).append((attempt, started))
-        workflow[(repo, run_id)] = wf
-        created[(repo, run_id)] = min(day, created.get((repo, run_id), day))
-
-    def day_for(run: RunContext) -> date | None:
-        """The run's created day, from the rows read above rather than a query per file."""
-        return created.get((run.repo or "", run.run_id or 0))
-
     total = IngestSummary()
     statuses: Counter[str] = Counter()
-    with github.client() as client:
-        todo = []
-        for repo in repos:
-            for ref in list_artifacts(client, repo, start, patterns):
-                if (repo, ref.run_id) in attempts and (repo, ref.artifact_id) not in seen:
-                    todo.append(ref)
-        rounds = batches(todo, max_count=DOWNLOAD_BATCH, max_bytes=DOWNLOAD_BATCH_BYTES)
-        for downloads in _downloaded_ahead(client, rounds, github.concurrency):
-            contexts = {}
-            for d in downloads:
-                key = (d.ref.repo, d.ref.run_id)
-                contexts[d.ref.source] = context_for(
-                    d.ref, attempt_for(d.ref, attempts[key]), workflow[key]
-                )
-            files = [(d.ref.source, d.data) for d in downloads if d.data is not None]
+    new_artifacts = 0
+    with github.client() as client, ThreadPoolExecutor(max_workers=1) as ahead:
+        # The listing is read lazily and cut into rounds: what a round holds, and what
+        # links it to its runs, is looked up per round, so memory does not grow with the
+        # range. The next round downloads while one loads.
+        listing = (ref for repo in repos for ref in list_artifacts(client, repo, start, patterns))
+        candidates = batches(listing, max_count=DOWNLOAD_BATCH, max_bytes=DOWNLOAD_BATCH_BYTES)
+        fetch = partial(download_all, client, concurrency=github.concurrency)
+        with duckdb.connect() as con:
+            current = _next_round(con, candidates, start, end)
+        pending = ahead.submit(fetch, current.refs) if current else None
+        while current is not None and pending is not None:
+            downloads = pending.result()
+            new_artifacts += len(current.refs)
             with duckdb.connect(memory_limit=LOAD_MEMORY_LIMIT) as con:
+                following = _next_round(con, candidates, start, end)
+                pending = ahead.submit(fetch, following.refs) if following else None
                 part = ingest_files(
                     con,
-                    files,
-                    context_overrides=lambda source, c=contexts: c[source.split("!", 1)[0]],
-                    day_for=day_for,
+                    [(d.ref.source, d.data) for d in downloads if d.data is not None],
+                    context_overrides=current.contexts(downloads),
+                    day_for=current.day_for,
                     dagster_run_id=context.run.run_id,
                 )
                 for d in downloads:
@@ -137,6 +114,7 @@ def test_results(
                         context.log.warning(f"artifact {d.ref.source}: {d.detail}")
                 _mark_seen(con, [d for d in downloads if d.status != "failed"])
             merge(total, part)
+            current = following
         context.log.info(f"GitHub cost for artifacts {first}…{last}: {client.stats.summary()}")
         requests = client.stats.requests
     for source, reason in total.quarantined:
@@ -145,7 +123,7 @@ def test_results(
         metadata={
             **summary_metadata(total),
             "days": f"{first} … {last}",
-            "artifacts_matching_new": len(todo),
+            "artifacts_matching_new": new_artifacts,
             "artifacts_by_status": MetadataValue.json(dict(statuses)),
             "requests": requests,
             "rows_in_range": _rows_in_range(duckdb, first, last),
@@ -159,16 +137,67 @@ def _checked(duckdb: DuckDBStore, first: date, last: date) -> list:
         return raw_checks.results(con, TESTS_KEY, first, last)
 
 
-def _downloaded_ahead(client, batches: list[list], concurrency: int) -> Iterator[list]:
-    """Each batch's downloads, the next batch fetched in the background while the caller
-    loads this one: the network and DuckDB work at the same time."""
-    with ThreadPoolExecutor(max_workers=1) as ahead:
-        fetch = partial(download_all, client, concurrency=concurrency)
-        pending = ahead.submit(fetch, batches[0]) if batches else None
-        for k in range(len(batches)):
-            downloads = pending.result()
-            pending = ahead.submit(fetch, batches[k + 1]) if k + 1 < len(batches) else None
-            yield downloads
+@dataclass
+class _Round:
+    """Artifacts downloaded and loaded together, with the runs they belong to."""
+
+    refs: list[ArtifactRef]
+    attempts: dict[tuple[str, int], list[tuple[int, datetime | None]]]
+    workflow: dict[tuple[str, int], str | None]
+    created: dict[tuple[str, int], date]
+
+    def day_for(self, run: RunContext) -> date | None:
+        """The run's created day, from the rows read for the round, not a query per file."""
+        return self.created.get((run.repo or "", run.run_id or 0))
+
+    def contexts(self, downloads: list) -> Callable[[str], RunContext]:
+        """Run linkage of each downloaded artifact's files (``source!member`` names)."""
+        by_source = {}
+        for d in downloads:
+            key = (d.ref.repo, d.ref.run_id)
+            by_source[d.ref.source] = context_for(
+                d.ref, attempt_for(d.ref, self.attempts[key]), self.workflow[key]
+            )
+        return lambda source: by_source[source.split("!", 1)[0]]
+
+
+def _next_round(
+    con: duckdb.DuckDBPyConnection,
+    candidates: Iterator[list[ArtifactRef]],
+    start: datetime,
+    end: datetime,
+) -> _Round | None:
+    """The next listed artifacts not seen before whose runs were created in the range."""
+    for refs in candidates:
+        keys = list({(r.repo, r.run_id) for r in refs})
+        runs = con.execute(
+            "SELECT repo, run_id, run_attempt, run_started_at, workflow_name, created_at::DATE "
+            "FROM raw.workflow_runs JOIN (SELECT unnest(?::VARCHAR[]) AS repo, "
+            "unnest(?::BIGINT[]) AS run_id) USING (repo, run_id) "
+            "WHERE created_at >= ? AND created_at < ?",
+            [[k[0] for k in keys], [k[1] for k in keys], start, end],
+        ).fetchall()
+        seen = set(
+            con.execute(
+                "SELECT repo, artifact_id FROM meta.artifacts_seen JOIN (SELECT "
+                "unnest(?::VARCHAR[]) AS repo, unnest(?::BIGINT[]) AS artifact_id) "
+                "USING (repo, artifact_id)",
+                [[r.repo for r in refs], [r.artifact_id for r in refs]],
+            ).fetchall()
+        )
+        found = _Round([], {}, {}, {})
+        for repo, run_id, attempt, started, wf, day in runs:
+            found.attempts.setdefault((repo, run_id), []).append((attempt, started))
+            found.workflow[(repo, run_id)] = wf
+            found.created[(repo, run_id)] = min(day, found.created.get((repo, run_id), day))
+        found.refs = [
+            r
+            for r in refs
+            if (r.repo, r.run_id) in found.attempts and (r.repo, r.artifact_id) not in seen
+        ]
+        if found.refs:
+            return found
+    return None
 
 
 def _mark_seen(con: duckdb.DuckDBPyConnection, downloads: list) -> None:

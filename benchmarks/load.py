@@ -9,11 +9,13 @@ of the pipeline process and of this one (world + server), the DuckDB file size,
 and what the store holds beside what the world holds.
 
     python benchmarks/load.py [--runs-per-day 2000] [--days 365] [--repos 3]
-        [--latency-ms 0] [--db PATH] [--json] [--record FILE]
+        [--latency-ms 0] [--db PATH] [--json] [--record FILE] [--compare-days 7,56]
 
 ``--json`` ends the output with one JSON line of every figure (for the load test);
 ``--record`` writes them to FILE with the command and machine, for the reliability
-report (``docs/load/``).
+report (``docs/load/``). ``--compare-days 7,56`` backfills each range at the same daily
+volume and compares them: a backfill's memory should be bounded by what a day holds, and
+its cost per run should not grow with the range.
 """
 
 from __future__ import annotations
@@ -231,6 +233,75 @@ def run(
     }
 
 
+def _print(f: dict) -> None:
+    """One backfill's figures, a line per phase."""
+    truth, stored = f["truth"], f["stored"]
+    print(f"generated {truth['runs']} runs, {truth['jobs']} jobs in {f['generate_s']}s")
+    print(
+        f"backfill {f['config']['first']} … {f['config']['last']}: {f['backfill_s']}s wall, "
+        f"{f['runs_per_s']} runs/s, {f['pipeline_cpu_s']}s CPU, "
+        f"{'succeeded' if f['success'] else 'FAILED'}"
+    )
+    peaks = f["pipeline_peak_rss_mb_by_phase"]
+    for phase, seconds in f["phases_s"].items():
+        peak = f"  peak RSS {peaks[phase]:>7.1f} MB" if phase in peaks else ""
+        print(f"  {phase:<22} {seconds:>8.1f}s{peak}")
+    print(
+        f"stored {stored['runs']} runs (world {truth['runs']}), {stored['attempts']} "
+        f"attempts (world {truth['attempts']}), {stored['jobs']} jobs (world "
+        f"{truth['jobs']}), {stored['test_executions']} test executions, "
+        f"{stored['kpi_tables']} KPI tables"
+    )
+    print(
+        f"peak RSS: pipeline {f['pipeline_peak_rss_mb']} MB, world + server "
+        f"{f['generator_server_peak_rss_mb']} MB (world alone {f['generator_peak_rss_mb']} "
+        f"MB); DuckDB file {f['duckdb_mb']} MB; dashboard {f['dashboard_bytes']} bytes"
+    )
+
+
+def _compare(figures: list[dict]) -> dict:
+    """Per-run cost and peak RSS of backfills of different ranges at one daily volume."""
+    rows = []
+    for f in figures:
+        runs = f["truth"]["runs"]
+        rows.append(
+            {
+                "days": f["config"]["days"],
+                "runs": runs,
+                "backfill_ms_per_run": round(1000 * f["backfill_s"] / runs, 2),
+                "cpu_ms_per_run": round(1000 * f["pipeline_cpu_s"] / runs, 2),
+                "ms_per_run_by_phase": {
+                    k: round(1000 * v / runs, 2) for k, v in f["phases_s"].items()
+                },
+                "peak_rss_mb": f["pipeline_peak_rss_mb"],
+                "peak_rss_mb_by_phase": f["pipeline_peak_rss_mb_by_phase"],
+            }
+        )
+    shortest, longest = rows[0], rows[-1]
+    ratio = longest["peak_rss_mb"] / shortest["peak_rss_mb"]
+    print(f"\nsame daily volume, {shortest['days']} to {longest['days']} days:")
+    print(f"  {'days':>5} {'runs':>7} {'ms/run':>7} {'CPU ms/run':>10} {'peak RSS MB':>11}")
+    for r in rows:
+        print(
+            f"  {r['days']:>5} {r['runs']:>7} {r['backfill_ms_per_run']:>7.2f} "
+            f"{r['cpu_ms_per_run']:>10.2f} {r['peak_rss_mb']:>11.1f}"
+        )
+    phases = [p for p in longest["ms_per_run_by_phase"] if p in shortest["ms_per_run_by_phase"]]
+    print(f"  {'phase':<22} " + " ".join(f"{r['days']:>4}d ms/run  peak MB" for r in rows))
+    for phase in phases:
+        cells = " ".join(
+            f"{r['ms_per_run_by_phase'][phase]:>11.2f} "
+            f"{r['peak_rss_mb_by_phase'].get(phase, 0):>8.1f}"
+            for r in rows
+        )
+        print(f"  {phase:<22} {cells}")
+    print(
+        f"peak RSS {longest['days']} d / {shortest['days']} d = {ratio:.3f} "
+        f"({'within' if abs(ratio - 1) <= 0.15 else 'NOT within'} 15 %)"
+    )
+    return {"rows": rows, "peak_rss_ratio": round(ratio, 3)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs-per-day", type=float, default=2000)
@@ -241,7 +312,38 @@ def main() -> int:
     parser.add_argument("--db", type=Path, help="DuckDB file to keep (default: a temp file)")
     parser.add_argument("--json", action="store_true", help="end with a JSON line of figures")
     parser.add_argument("--record", type=Path, help="write the figures to this JSON file")
+    parser.add_argument(
+        "--compare-days",
+        type=lambda v: sorted(int(d) for d in v.split(",")),
+        help="backfill each of these ranges (e.g. 7,56) at the same daily volume and compare "
+        "per-run cost and peak RSS; instead of --days",
+    )
     args = parser.parse_args()
+    if args.compare_days is not None and (len(args.compare_days) < 2 or args.db or args.record):
+        parser.error("--compare-days takes two or more ranges, without --db or --record")
+    if args.compare_days:
+        figures = []
+        for days in args.compare_days:
+            with tempfile.TemporaryDirectory() as tmp:
+                print(
+                    f"{days} days × {args.repos} repos × {args.runs_per_day:g} runs/day",
+                    flush=True,
+                )
+                f = run(
+                    runs_per_day=args.runs_per_day,
+                    days=days,
+                    repos=args.repos,
+                    latency_ms=args.latency_ms,
+                    seed=args.seed,
+                    db=Path(tmp) / "load.duckdb",
+                    out_dir=Path(tmp) / "reports",
+                )
+                _print(f)
+                figures.append(f)
+        compared = _compare(figures)
+        if args.json:
+            print(json.dumps({"runs": figures, "compared": compared}))
+        return 0 if all(f["success"] for f in figures) else 1
 
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or Path(tmp) / "load.duckdb"
@@ -260,28 +362,7 @@ def main() -> int:
             db=db,
             out_dir=out_dir,
         )
-        truth, stored = f["truth"], f["stored"]
-        print(f"generated {truth['runs']} runs, {truth['jobs']} jobs in {f['generate_s']}s")
-        print(
-            f"backfill {f['config']['first']} … {f['config']['last']}: {f['backfill_s']}s wall, "
-            f"{f['runs_per_s']} runs/s, {f['pipeline_cpu_s']}s CPU, "
-            f"{'succeeded' if f['success'] else 'FAILED'}"
-        )
-        peaks = f["pipeline_peak_rss_mb_by_phase"]
-        for phase, seconds in f["phases_s"].items():
-            peak = f"  peak RSS {peaks[phase]:>7.1f} MB" if phase in peaks else ""
-            print(f"  {phase:<22} {seconds:>8.1f}s{peak}")
-        print(
-            f"stored {stored['runs']} runs (world {truth['runs']}), {stored['attempts']} "
-            f"attempts (world {truth['attempts']}), {stored['jobs']} jobs (world "
-            f"{truth['jobs']}), {stored['test_executions']} test executions, "
-            f"{stored['kpi_tables']} KPI tables"
-        )
-        print(
-            f"peak RSS: pipeline {f['pipeline_peak_rss_mb']} MB, world + server "
-            f"{f['generator_server_peak_rss_mb']} MB (world alone {f['generator_peak_rss_mb']} "
-            f"MB); DuckDB file {f['duckdb_mb']} MB; dashboard {f['dashboard_bytes']} bytes"
-        )
+        _print(f)
         if args.json:
             print(json.dumps(f))
         if args.record:

@@ -120,6 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.set_defaults(func=_ingest)
 
     sub.add_parser(
+        "dev",
+        help="dagster dev (default -w workspace.yaml) with SIGINT and SIGTERM at their "
+        "defaults, so `kill PID` stops it even when started in the background",
+        add_help=False,
+    )
+
+    sub.add_parser(
         "report",
         help="KPIs in the terminal, or as Markdown / JSON (see ci-metrics report --help)",
         add_help=False,
@@ -143,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _default_dagster_home() -> None:
+    """Without DAGSTER_HOME, use the project's ``dagster_home/`` when run from its folder."""
+    if not os.environ.get("DAGSTER_HOME") and Path("dagster_home/dagster.yaml").exists():
+        os.environ["DAGSTER_HOME"] = str(Path("dagster_home").resolve())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "fake-github":
@@ -151,9 +164,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from reports.cli import report_main
 
         return report_main(argv[1:])
+    if argv and argv[0] == "dev":
+        from pipelines.dev import run_dev
+
+        _default_dagster_home()
+        return run_dev(argv[1:])
     args = build_parser().parse_args(argv)
-    if not os.environ.get("DAGSTER_HOME") and Path("dagster_home/dagster.yaml").exists():
-        os.environ["DAGSTER_HOME"] = str(Path("dagster_home").resolve())
+    _default_dagster_home()
     return int(args.func(args) or 0)
 
 

@@ -1,8 +1,11 @@
-"""`dagster dev` on the workspace file, driven through the webserver's GraphQL API: the
+"""`dagster dev` through `ci-metrics dev`, driven through the webserver's GraphQL API: the
 location loads with every asset, check, job, schedule and sensor; a ranged backfill
 completes with its KPI checks evaluated; both sensors launch their runs through the
-daemon; after a restart their cursors hold, so they launch nothing twice; and shutting
-down leaves no process behind."""
+daemon; after a restart their cursors hold, so they launch nothing twice; and SIGTERM
+stops the session within a minute, leaving no process behind.
+
+Every session is started with SIGINT and SIGQUIT ignored, as `cmd &` in a script or a CI
+runner starts it: plain `dagster dev` then ignores SIGTERM too and never stops."""
 
 import os
 import signal
@@ -24,7 +27,7 @@ from tests.conftest import END, ROOT, TOKEN, dagster_home, free_port, server_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
-STOP_WAIT_S = 180
+STOP_WAIT_S = 60
 LOCATION = {"repositoryLocationName": "ci_metrics", "repositoryName": "__repository__"}
 REPORT = (
     b'<?xml version="1.0"?><testsuite name="pytest" timestamp="2025-05-01T08:00:00">'
@@ -83,20 +86,28 @@ def _wait(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+def _as_in_background() -> None:
+    """What `cmd &` in a non-interactive shell does to the command it starts."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGQUIT, signal.SIG_IGN)
+
+
 class DagsterDev:
-    """`dagster dev` (webserver, daemon, code server) in its own session on a free port."""
+    """`ci-metrics dev` (dagster dev: webserver, daemon, code server) in its own session on
+    a free port, started with SIGINT ignored."""
 
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
         self.port = free_port()
-        dagster = Path(sys.executable).with_name("dagster")
+        launcher = Path(sys.executable).with_name("ci-metrics")
         self.proc = subprocess.Popen(
-            [str(dagster), "dev", "-w", str(ROOT / "workspace.yaml"), "-p", str(self.port)],
+            [str(launcher), "dev", "-p", str(self.port)],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=_as_in_background,
         )
         self.started = time.time()
 
@@ -126,16 +137,20 @@ class DagsterDev:
         data = self.gql(TICKS, selector=selector, after=since)["sensorOrError"]
         return [t for t in data["sensorState"]["ticks"] if t["status"] != "STARTED"]
 
-    def stop(self) -> None:
-        """SIGTERM to the whole session, then check that every process it had is gone."""
+    def family(self) -> list[psutil.Process]:
+        """`dagster dev` (the launcher's own process, replaced) and all it started."""
         try:
-            family = [psutil.Process(self.proc.pid), *psutil.Process(self.proc.pid).children(True)]
+            top = psutil.Process(self.proc.pid)
+            return [top, *top.children(recursive=True)]
         except psutil.NoSuchProcess:
-            family = []
-        os.killpg(self.proc.pid, signal.SIGTERM)
+            return []
+
+    def stop(self, *, group: bool = True) -> None:
+        """SIGTERM to the whole session (or to `dagster dev` alone, as `kill PID`), then check
+        that it stopped within STOP_WAIT_S and every process it had is gone."""
+        family = self.family()
+        (os.killpg if group else os.kill)(self.proc.pid, signal.SIGTERM)
         try:
-            # a run in the middle of a step finishes the statement it is in first; on a
-            # loaded 2-core machine that took more than a minute once
             self.proc.wait(timeout=STOP_WAIT_S)
             stopped = True
         except subprocess.TimeoutExpired:
@@ -155,6 +170,41 @@ def _succeeded(runs: list[dict]) -> bool:
 def _done(runs: list[dict]) -> bool:
     finished = {"SUCCESS", "FAILURE", "CANCELED"}
     return bool(runs) and all(r["status"] in finished for r in runs)
+
+
+def _ignored(pid: int) -> set[str]:
+    """Names of the signals among INT, QUIT and TERM that process ``pid`` ignores."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    mask = int(
+        next(line for line in status.splitlines() if line.startswith("SigIgn:")).split()[1], 16
+    )
+    wanted = (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM)
+    return {s.name for s in wanted if mask >> (s - 1) & 1}
+
+
+def test_dev_started_in_background_stops_on_kill_pid(tmp_path):
+    """Started as `cmd &` starts it, `ci-metrics dev` and everything it runs still take
+    SIGTERM; `kill PID` stops the whole session within the bound."""
+    world = generate(FakeConfig(seed=3, repos=1, days=1, end_date=END, runs_per_day=2))
+    with FakeGitHubServer(world, token=TOKEN) as server:
+        env = server_env(
+            server, home=dagster_home(tmp_path / "home"), db=tmp_path / "dev.duckdb",
+            out=tmp_path / "reports",
+        )  # fmt: skip
+        dev = DagsterDev(env)
+        try:
+            _wait(dev.location, 300, "the webserver to load the code location")
+            family = dev.family()
+            commands = [" ".join(p.cmdline()) for p in family]
+            for part in ("dagster_webserver", "dagster._daemon", "code-server", "api grpc"):
+                assert any(part in c for c in commands), (part, commands)
+            # the launcher's process became dagster dev, so `kill PID` reaches it
+            assert Path(family[0].cmdline()[1]).name == "dagster", commands
+            ignoring = {p.pid: _ignored(p.pid) & {"SIGINT", "SIGTERM"} for p in family}
+            assert not any(ignoring.values()), (ignoring, commands)
+        finally:
+            dev.stop(group=False)
+        assert dev.proc.returncode == 0  # dagster dev's own status, on a clean shutdown
 
 
 def test_dagster_dev_end_to_end(tmp_path):
@@ -263,3 +313,41 @@ def _first_start(dev: DagsterDev, world) -> None:
             f"the run of {sensor}",
         )
         assert len(runs) == 1 and _succeeded(runs), (sensor, runs)
+
+
+def test_dev_passes_on_dagster_dev_exit_status(tmp_path):
+    """`ci-metrics dev` becomes `dagster dev`: a usage error is its status 2 and message."""
+    missing = tmp_path / "missing.yaml"
+    launcher = Path(sys.executable).with_name("ci-metrics")
+    done = subprocess.run(
+        [str(launcher), "dev", "-w", str(missing), "-p", str(free_port())],
+        cwd=ROOT,
+        env={**os.environ, "DAGSTER_HOME": str(dagster_home(tmp_path / "home"))},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert str(missing) in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "default_added"),
+    [
+        ([], True),
+        (["-p", "3001"], True),
+        (["-w", "other.yaml"], False),
+        (["-wother.yaml"], False),
+        (["--workspace=other.yaml"], False),
+        (["-m", "pipelines.definitions"], False),
+        (["-f", "defs.py"], False),
+        (["--help"], False),
+    ],
+)
+def test_dev_adds_the_workspace_only_when_no_code_is_named(options, default_added, monkeypatch):
+    from pipelines.dev import dev_command
+
+    monkeypatch.chdir(ROOT)
+    command = dev_command(options)
+    assert (command[-2:] == ["-w", "workspace.yaml"]) is default_added, command
+    assert command[command.index("dev") + 1 :][: len(options)] == options

@@ -143,7 +143,7 @@ def test_download_rounds_are_cut_by_count_and_by_listed_size() -> None:
         return ArtifactRef("o/r", artifact_id, "junit", 1, None, None, None, False, "u", size)
 
     sizes = [10, 10, 10, 10, 10, 95, 10, 200, 1, 1]
-    rounds = batches([ref(i, s) for i, s in enumerate(sizes)], max_count=3, max_bytes=100)
+    rounds = list(batches((ref(i, s) for i, s in enumerate(sizes)), max_count=3, max_bytes=100))
     got = [[r.size_in_bytes for r in batch] for batch in rounds]
     # three at most; a round stops before it would pass 100 bytes; an oversized one stands alone
     assert got == [[10, 10, 10], [10, 10], [95], [10], [200], [1, 1]]

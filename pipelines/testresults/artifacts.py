@@ -137,21 +137,21 @@ def download_all(
         return list(pool.map(one, refs))
 
 
-def batches(refs: list[ArtifactRef], *, max_count: int, max_bytes: int) -> list[list[ArtifactRef]]:
-    """``refs`` in order, cut into batches of at most ``max_count`` artifacts and (by their
-    listed sizes) ``max_bytes``; an artifact larger than that is a batch of its own."""
-    out: list[list[ArtifactRef]] = []
+def batches(
+    refs: Iterable[ArtifactRef], *, max_count: int, max_bytes: int
+) -> Iterator[list[ArtifactRef]]:
+    """``refs`` in order (read lazily), cut into batches of at most ``max_count`` artifacts
+    and (by their listed sizes) ``max_bytes``; a larger artifact is a batch of its own."""
     batch: list[ArtifactRef] = []
     size = 0
     for ref in refs:
         if batch and (len(batch) >= max_count or size + ref.size_in_bytes > max_bytes):
-            out.append(batch)
+            yield batch
             batch, size = [], 0
         batch.append(ref)
         size += ref.size_in_bytes
     if batch:
-        out.append(batch)
-    return out
+        yield batch
 
 
 def attempt_for(ref: ArtifactRef, attempts: list[tuple[int, datetime | None]]) -> int | None:
