@@ -101,7 +101,7 @@ def _make_asset(spec: KpiTable) -> AssetsDefinition:
         def _per_day(context: AssetExecutionContext, duckdb: DuckDBStore) -> MaterializeResult:
             window = context.partition_time_window
             first, last = window.start.date(), (window.end - timedelta(days=1)).date()
-            with duckdb.connect() as con:
+            with duckdb.connect(memory_limit=store.BUILD_MEMORY_LIMIT) as con:
                 if "runs" in spec.sources:
                     require_jobs_read(con, spec.name, first, last)
                 written = build_days(con, spec.name, first, last, configured())
@@ -120,7 +120,7 @@ def _make_asset(spec: KpiTable) -> AssetsDefinition:
             or run_range_end(context)
             or last_complete_day()
         )
-        with duckdb.connect() as con:
+        with duckdb.connect(memory_limit=store.BUILD_MEMORY_LIMIT) as con:
             written = build_window(con, spec.name, as_of)
             preview = store.markdown_table(
                 con, f"SELECT * FROM kpi.{spec.name} LIMIT {PREVIEW_ROWS}"

@@ -26,7 +26,7 @@ from assets.github import JOBS_KEY, RUNS_KEY, partition_days, raw_asset
 from pipelines import asset_keys, settings
 from pipelines.partitions import day_bounds
 from pipelines.resources import DuckDBStore, GitHubAPI
-from pipelines.store import LOAD_MEMORY_LIMIT
+from pipelines.store import BUILD_MEMORY_LIMIT, LOAD_MEMORY_LIMIT
 from pipelines.testresults.artifacts import (
     ArtifactRef,
     attempt_for,
@@ -133,7 +133,7 @@ def test_results(
 
 
 def _checked(duckdb: DuckDBStore, first: date, last: date) -> list:
-    with duckdb.connect(read_only=True) as con:
+    with duckdb.connect(read_only=True, memory_limit=BUILD_MEMORY_LIMIT) as con:
         return raw_checks.results(con, TESTS_KEY, first, last)
 
 

@@ -30,6 +30,8 @@ LOAD_MEMORY_LIMIT = "64MB"
 # temporary tables. Uncapped, DuckDB kept 2.7 GB for two weeks of 6,000 runs a day; at
 # 1GB it spills and the read takes 24 s instead of 18 s.
 REPORT_MEMORY_LIMIT = "1GB"
+# KPI builds and data-quality checks: bounded, so a long backfill spills rather than grows.
+BUILD_MEMORY_LIMIT = "512MB"
 
 
 class StoreLockedError(RuntimeError):

@@ -446,6 +446,11 @@ def _arrow(table: str, rows: list[dict[str, Any]]) -> pa.Table:
     )
 
 
+# A range is built a week at a time (in its one transaction), so a backfill's memory is
+# bounded by what a week holds, not by the range.
+CHUNK_DAYS = 7
+
+
 def build_days(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -461,40 +466,55 @@ def build_days(
     if not spec.per_day:
         raise ValueError(f"kpi.{table} is a window table: use build_window")
     con.execute("CREATE SCHEMA IF NOT EXISTS kpi")
+    written = 0
+    with store.transaction(con):
+        _create(con, spec)
+        con.execute(f"DELETE FROM kpi.{table} WHERE day BETWEEN ? AND ?", [start_day, end_day])
+        for chunk in Period(start_day, end_day).chunks(CHUNK_DAYS):
+            written += _insert(con, spec, chunk, config)
+    return written
+
+
+def _create(con: duckdb.DuckDBPyConnection, spec: KpiTable) -> None:
+    if store.table_exists(con, "kpi", spec.name):
+        return
+    if spec.kind == "facts":
+        sql = sqlfiles.load(spec.name)
+        bound = sqlfiles.bind(sql, {"start_day": date.min, "end_day": date.min})
+        con.execute(f"CREATE TABLE kpi.{spec.name} AS SELECT * FROM ({sql}) LIMIT 0", bound)
+    else:
+        columns = ", ".join(f"{name} {kind}" for name, kind in COLUMNS[spec.name])
+        con.execute(f"CREATE TABLE kpi.{spec.name} ({columns})")
+
+
+def _insert(
+    con: duckdb.DuckDBPyConnection, spec: KpiTable, period: Period, config: KpiConfig
+) -> int:
+    """Insert ``spec``'s rows of ``period`` (deleted before, in the caller's transaction)."""
+    table = spec.name
     if spec.kind == "facts":
         sql = sqlfiles.load(table)
-        params = {"start_day": start_day, "end_day": end_day}
-        bound = sqlfiles.bind(sql, params)
-        with store.transaction(con):
-            if not store.table_exists(con, "kpi", table):
-                con.execute(f"CREATE TABLE kpi.{table} AS SELECT * FROM ({sql}) LIMIT 0", bound)
-            con.execute(f"DELETE FROM kpi.{table} WHERE day BETWEEN ? AND ?", [start_day, end_day])
-            written = con.execute(f"INSERT INTO kpi.{table} BY NAME SELECT * FROM ({sql})", bound)
-            count = int(written.fetchone()[0])
-            if table == "run_facts":
-                _update_sha_spans(con, start_day, end_day)
-            return count
-    period = Period(start_day, end_day)
-    with store.transaction(con):
-        if not store.table_exists(con, "kpi", table):
-            columns = ", ".join(f"{name} {kind}" for name, kind in COLUMNS[table])
-            con.execute(f"CREATE TABLE kpi.{table} ({columns})")
-        con.execute(f"DELETE FROM kpi.{table} WHERE day BETWEEN ? AND ?", [start_day, end_day])
-        if table in _UNIT_TABLES:  # many rows: straight from the layer's query into the table
-            units = query.units_query(con, _UNIT_TABLES[table], period)
-            if units is None:
-                return 0
-            names = ", ".join(name for name, _ in COLUMNS[table])
-            written = con.execute(
-                f"INSERT INTO kpi.{table} BY NAME SELECT {names} FROM ({units[0]})", units[1]
-            )
-            return int(written.fetchone()[0])
-        rows = list(_PER_DAY[table](con, period, config))
-        con.register("kpi_rows", _arrow(table, rows))
-        try:
-            con.execute(f"INSERT INTO kpi.{table} BY NAME SELECT * FROM kpi_rows")
-        finally:
-            con.unregister("kpi_rows")
+        bound = sqlfiles.bind(sql, {"start_day": period.start, "end_day": period.end})
+        written = con.execute(f"INSERT INTO kpi.{table} BY NAME SELECT * FROM ({sql})", bound)
+        count = int(written.fetchone()[0])
+        if table == "run_facts":
+            _update_sha_spans(con, period.start, period.end)
+        return count
+    if table in _UNIT_TABLES:  # many rows: straight from the layer's query into the table
+        units = query.units_query(con, _UNIT_TABLES[table], period)
+        if units is None:
+            return 0
+        names = ", ".join(name for name, _ in COLUMNS[table])
+        written = con.execute(
+            f"INSERT INTO kpi.{table} BY NAME SELECT {names} FROM ({units[0]})", units[1]
+        )
+        return int(written.fetchone()[0])
+    rows = list(_PER_DAY[table](con, period, config))
+    con.register("kpi_rows", _arrow(table, rows))
+    try:
+        con.execute(f"INSERT INTO kpi.{table} BY NAME SELECT * FROM kpi_rows")
+    finally:
+        con.unregister("kpi_rows")
     return len(rows)
 
 

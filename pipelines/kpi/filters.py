@@ -96,6 +96,15 @@ class Period:
         """The period of the same length just before this one."""
         return Period.ending(self.start - timedelta(days=1), self.days)
 
+    def chunks(self, days: int) -> list[Period]:
+        """The period cut into consecutive periods of at most ``days`` days."""
+        out, start = [], self.start
+        while start <= self.end:
+            end = min(start + timedelta(days=days - 1), self.end)
+            out.append(Period(start, end))
+            start = end + timedelta(days=1)
+        return out
+
     def day_list(self) -> list[date]:
         return [self.start + timedelta(days=i) for i in range(self.days)]
 
