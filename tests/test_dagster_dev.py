@@ -15,8 +15,6 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
-import psutil
 import pytest
 
 from pipelines import store
@@ -24,35 +22,19 @@ from pipelines.definitions import defs
 from pipelines.fake_github.generator import FakeConfig, generate
 from pipelines.fake_github.server import FakeGitHubServer
 from tests.conftest import END, ROOT, TOKEN, dagster_home, free_port, server_env
+from tests.dagster_session import (
+    DagsterDev,
+    wait,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
-STOP_WAIT_S = 60
-LOCATION = {"repositoryLocationName": "ci_metrics", "repositoryName": "__repository__"}
 REPORT = (
     b'<?xml version="1.0"?><testsuite name="pytest" timestamp="2025-05-01T08:00:00">'
     b'<testcase classname="tests.test_x" name="test_a" time="0.1"/>'
     b'<testcase classname="tests.test_x" name="test_b" time="0.2"><failure message="no"/>'
     b"</testcase></testsuite>"
 )
-LISTING = """
-{ workspaceOrError { ... on Workspace { locationEntries {
-    name
-    locationOrLoadError {
-      __typename
-      ... on PythonError { message }
-      ... on RepositoryLocation { repositories {
-        name
-        assetNodes {
-          assetKey { path }
-          assetChecksOrError { ... on AssetChecks { checks { name } } }
-        }
-        jobs { name }
-        schedules { name scheduleState { status } }
-        sensors { name sensorState { status } }
-      } }
-    } } } } }
-"""
 BACKFILL = """
 mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
   __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }
@@ -61,106 +43,10 @@ BACKFILL_STATUS = """
 query($id: String!) { partitionBackfillOrError(backfillId: $id) {
   ... on PartitionBackfill { status runs(limit: 10) { runId status tags { key value } } } } }
 """
-RUNS = """
-query($key: String!, $value: String!) { runsOrError(filter: {tags: [{key: $key, value: $value}]}) {
-  ... on Runs { results { runId status } } } }
-"""
-TICKS = """
-query($selector: SensorSelector!, $after: Float) { sensorOrError(sensorSelector: $selector) {
-  ... on Sensor { sensorState {
-    ticks(limit: 20, afterTimestamp: $after) { status timestamp } } } } }
-"""
 CHECK_RUNS = """
 query($key: AssetKeyInput!, $name: String!) { assetCheckExecutions(assetKey: $key,
   checkName: $name, limit: 20) { runId status partition evaluation { success severity } } }
 """
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(2)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
-def _as_in_background() -> None:
-    """What `cmd &` in a non-interactive shell does to the command it starts."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGQUIT, signal.SIG_IGN)
-
-
-class DagsterDev:
-    """`ci-metrics dev` (dagster dev: webserver, daemon, code server) in its own session on
-    a free port, started with SIGINT ignored."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = env
-        self.port = free_port()
-        launcher = Path(sys.executable).with_name("ci-metrics")
-        self.proc = subprocess.Popen(
-            [str(launcher), "dev", "-p", str(self.port)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            preexec_fn=_as_in_background,
-        )
-        self.started = time.time()
-
-    def gql(self, query: str, **variables: object) -> dict:
-        r = httpx.post(
-            f"http://127.0.0.1:{self.port}/graphql",
-            json={"query": query, "variables": variables},
-            timeout=60,
-        )
-        body = r.json()
-        assert "errors" not in body, body["errors"]
-        return body["data"]
-
-    def location(self) -> dict | None:
-        try:
-            entries = self.gql(LISTING)["workspaceOrError"]["locationEntries"]
-        except (httpx.HTTPError, ValueError):
-            return None
-        loaded = [e for e in entries if e["locationOrLoadError"]]
-        return loaded[0] if loaded else None
-
-    def runs(self, key: str, value: str) -> list[dict]:
-        return self.gql(RUNS, key=key, value=value)["runsOrError"]["results"]
-
-    def ticks_since(self, sensor: str, since: float) -> list[dict]:
-        selector = {**LOCATION, "sensorName": sensor}
-        data = self.gql(TICKS, selector=selector, after=since)["sensorOrError"]
-        return [t for t in data["sensorState"]["ticks"] if t["status"] != "STARTED"]
-
-    def family(self) -> list[psutil.Process]:
-        """`dagster dev` (the launcher's own process, replaced) and all it started."""
-        try:
-            top = psutil.Process(self.proc.pid)
-            return [top, *top.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return []
-
-    def stop(self, *, group: bool = True) -> None:
-        """SIGTERM to the whole session (or to `dagster dev` alone, as `kill PID`), then check
-        that it stopped within STOP_WAIT_S and every process it had is gone."""
-        family = self.family()
-        (os.killpg if group else os.kill)(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=STOP_WAIT_S)
-            stopped = True
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-            stopped = False
-        # raised outside the handler: an error of the test body that led here stays visible
-        assert stopped, f"dagster dev did not stop within {STOP_WAIT_S} s of SIGTERM"
-        _, alive = psutil.wait_procs(family, timeout=30)
-        assert not alive, f"processes left behind: {[p.pid for p in alive]}"
 
 
 def _succeeded(runs: list[dict]) -> bool:
@@ -193,7 +79,7 @@ def test_dev_started_in_background_stops_on_kill_pid(tmp_path):
         )  # fmt: skip
         dev = DagsterDev(env)
         try:
-            _wait(dev.location, 300, "the webserver to load the code location")
+            wait(dev.location, 300, "the webserver to load the code location")
             family = dev.family()
             commands = [" ".join(p.cmdline()) for p in family]
             for part in ("dagster_webserver", "dagster._daemon", "code-server", "api grpc"):
@@ -232,9 +118,9 @@ def test_dagster_dev_end_to_end(tmp_path):
         # a restart: the sensors go on from their stored cursors and launch nothing again
         dev = DagsterDev(env)
         try:
-            _wait(dev.location, 300, "the webserver to load the code location again")
+            wait(dev.location, 300, "the webserver to load the code location again")
             for sensor in ("junit_drop_folder", "github_runs_sensor"):
-                _wait(lambda s=sensor: dev.ticks_since(s, dev.started), 300, f"a tick of {sensor}")
+                wait(lambda s=sensor: dev.ticks_since(s, dev.started), 300, f"a tick of {sensor}")
                 assert len(dev.runs("dagster/sensor_name", sensor)) == 1, sensor
         finally:
             dev.stop()
@@ -250,7 +136,7 @@ def test_dagster_dev_end_to_end(tmp_path):
 
 
 def _first_start(dev: DagsterDev, world) -> None:
-    entry = _wait(dev.location, 300, "the webserver to load the code location")
+    entry = wait(dev.location, 300, "the webserver to load the code location")
     assert entry["name"] == "ci_metrics"
     loaded = entry["locationOrLoadError"]
     assert loaded["__typename"] == "RepositoryLocation", loaded
@@ -282,7 +168,7 @@ def _first_start(dev: DagsterDev, world) -> None:
         b = dev.gql(BACKFILL_STATUS, id=backfill_id)["partitionBackfillOrError"]
         return b if b["status"] not in ("REQUESTED", "CANCELING", "FAILING") else None
 
-    backfill = _wait(backfill_done, 900, "the backfill to finish")
+    backfill = wait(backfill_done, 900, "the backfill to finish")
     assert backfill["status"] in ("COMPLETED", "COMPLETED_SUCCESS"), backfill
     assert _succeeded(backfill["runs"]), backfill["runs"]
     ranged = [
@@ -307,7 +193,7 @@ def _first_start(dev: DagsterDev, world) -> None:
 
     # both sensors launch a run through the daemon, and it succeeds
     for sensor in ("junit_drop_folder", "github_runs_sensor"):
-        runs = _wait(
+        runs = wait(
             lambda s=sensor: (r := dev.runs("dagster/sensor_name", s)) and _done(r) and r,
             900,
             f"the run of {sensor}",

@@ -13,31 +13,22 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import TypeVar
 
-import httpx
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 
 from pipelines.fake_github.generator import FakeConfig, generate
 from pipelines.fake_github.server import FakeGitHubServer
-from tests.conftest import END, ROOT, TOKEN, dagster_home, free_port, server_env
+from tests.conftest import END, ROOT, TOKEN, dagster_home, server_env
+from tests.dagster_session import LOCATION, DagsterDev, wait
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
-LOCATION = {"repositoryLocationName": "ci_metrics", "repositoryName": "__repository__"}
-STOP_WAIT_S = 180
 RUN_WAIT_S = 420  # the released run itself takes well under a minute
-LOADED = """
-{ workspaceOrError { ... on Workspace { locationEntries {
-  locationOrLoadError { __typename } } } } }
-"""
 DRY_RUN = """
 mutation($selector: ScheduleSelector!, $timestamp: Float!) {
   scheduleDryRun(selectorData: $selector, timestamp: $timestamp) {
@@ -54,18 +45,6 @@ RUN = """
 query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }
 """
 
-T = TypeVar("T")
-
-
-def _wait(predicate: Callable[[], T], timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(2)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-
 
 class KillsOnFirstRequest(FakeGitHubServer):
     """The fake API, which SIGKILLs ``victim`` when its first request arrives, unanswered:
@@ -80,61 +59,6 @@ class KillsOnFirstRequest(FakeGitHubServer):
             self.killed.set()
             return
         super().handle_api(h)
-
-
-class DagsterDev:
-    """`dagster dev` in a session of its own, SIGINT and SIGTERM at their defaults."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.port = free_port()
-        dagster = Path(sys.executable).with_name("dagster")
-        with log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [str(dagster), "dev", "-w", str(ROOT / "workspace.yaml"), "-p", str(self.port)],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=lambda: (
-                    signal.signal(signal.SIGINT, signal.SIG_DFL),
-                    signal.signal(signal.SIGTERM, signal.SIG_DFL),
-                ),
-            )
-
-    def gql(self, query: str, **variables: object) -> dict:
-        r = httpx.post(
-            f"http://127.0.0.1:{self.port}/graphql",
-            json={"query": query, "variables": variables},
-            timeout=60,
-        )
-        body = r.json()
-        assert "errors" not in body, body["errors"]
-        return body["data"]
-
-    def loaded(self) -> bool:
-        try:
-            entries = self.gql(LOADED)["workspaceOrError"]["locationEntries"]
-        except (httpx.HTTPError, ValueError):
-            return False
-        kinds = [(e["locationOrLoadError"] or {}).get("__typename") for e in entries]
-        assert "PythonError" not in kinds, kinds
-        return kinds == ["RepositoryLocation"]
-
-    def stop(self) -> None:
-        """SIGTERM to the whole session; SIGKILL to whatever is left of it after a while."""
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=STOP_WAIT_S)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)  # the group: children of dagster dev too
-        except ProcessLookupError:
-            pass
-        self.proc.wait(timeout=30)
 
 
 def test_a_killed_command_line_run_does_not_block_the_schedules_run(tmp_path: Path) -> None:
@@ -172,7 +96,7 @@ def test_a_killed_command_line_run_does_not_block_the_schedules_run(tmp_path: Pa
 
         dev = DagsterDev(env, tmp_path / "dagster-dev.log")
         try:
-            _wait(dev.loaded, 300, "the webserver to load the code location")
+            wait(dev.loaded, 300, "the webserver to load the code location")
             tick = datetime.combine(END + timedelta(days=1), dtime(2), tzinfo=UTC)
             selector = {**LOCATION, "scheduleName": "daily_pipeline_schedule"}
             dry = dev.gql(DRY_RUN, selector=selector, timestamp=tick.timestamp())["scheduleDryRun"]
@@ -198,7 +122,7 @@ def test_a_killed_command_line_run_does_not_block_the_schedules_run(tmp_path: Pa
                 status = dev.gql(RUN, id=run_id)["runOrError"]["status"]
                 return status if status in ("SUCCESS", "FAILURE", "CANCELED") else None
 
-            assert _wait(finished, RUN_WAIT_S, "the schedule's run to finish") == "SUCCESS"
+            assert wait(finished, RUN_WAIT_S, "the schedule's run to finish") == "SUCCESS"
             killed_status = dev.gql(RUN, id=killed_id)["runOrError"]["status"]
         finally:
             dev.stop()
