@@ -63,6 +63,9 @@ DAGSTER_URL = Setting("CI_METRICS_DAGSTER_URL", "", "Dagster UI link in alerts")
 DUCKDB_MEMORY_LIMIT = Setting(
     "CI_METRICS_DUCKDB_MEMORY_LIMIT", "", "DuckDB memory_limit, e.g. 512MB (default: DuckDB's)"
 )
+SERVE_TOKEN = Setting(
+    "CI_METRICS_SERVE_TOKEN", "", "token every explorer request must carry", secret=True
+)
 OUTPUT_DIR = Setting("CI_METRICS_OUTPUT_DIR", "data/reports", "where reports are written")
 
 ALL: tuple[Setting, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Setting))

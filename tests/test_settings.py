@@ -1,6 +1,8 @@
 """Configuration errors name the key that holds the bad value."""
 
+import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -31,3 +33,22 @@ def test_bad_values_name_their_key(monkeypatch, setting, value, message) -> None
         else:
             settings.get_day(setting)
     assert str(err.value).startswith(f"{setting.key}: ")
+
+
+def _readme_keys() -> set[str]:
+    """The keys of the README's configuration table (its first column)."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = text.split("| key | default | meaning |", 1)[1].split("\n\n", 1)[0]
+    keys = set()
+    for line in table.splitlines()[2:]:
+        first = line.split("|")[1]
+        keys |= set(re.findall(r"`([A-Z][A-Z0-9_]+)`", first))
+        if "/ `_END`" in first:  # `CI_METRICS_BASELINE_START` / `_END`
+            keys.add("CI_METRICS_BASELINE_END")
+    return keys
+
+
+def test_the_readme_table_names_every_setting_and_no_other() -> None:
+    keys = {v.key for v in vars(settings).values() if isinstance(v, settings.Setting)}
+    assert keys, "settings declares its keys as Setting values"
+    assert _readme_keys() == keys

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines import settings
 from pipelines.kpi.config import KpiConfig
 
-TOKEN_ENV = "CI_METRICS_SERVE_TOKEN"  # noqa: S105 - the variable's name, not a token
+TOKEN_ENV = settings.SERVE_TOKEN.key
 
 
 @dataclass(frozen=True)
@@ -27,5 +26,5 @@ class ExplorerConfig:
         return cls(
             db_path=Path(db_path or settings.get(settings.DB)),
             kpi=settings.kpi_config(),
-            token=os.environ.get(TOKEN_ENV) or None,
+            token=settings.get(settings.SERVE_TOKEN) or None,
         )
