@@ -35,7 +35,7 @@ from pipelines.github.load import (
     stored_attempts,
 )
 from pipelines.github.rows import JOB_COLUMNS, RUN_COLUMNS
-from pipelines.partitions import RAW_FRESHNESS_POLICY, daily_partitions
+from pipelines.partitions import daily_partitions
 from pipelines.resources import DuckDBStore, GitHubAPI
 from pipelines.store import LOAD_MEMORY_LIMIT, markdown_table
 
@@ -45,14 +45,13 @@ JOBS_KEY = asset_keys.JOBS
 
 def raw_asset(group: str) -> dict:
     """What every raw asset shares: daily partitions backfilled in one run, the duckdb
-    pool, a 36 h freshness policy."""
+    pool."""
     return {
         "partitions_def": daily_partitions,
         "backfill_policy": BackfillPolicy.single_run(),
         "pool": "duckdb",
         "kinds": {"github", "duckdb"},
         "group_name": group,
-        "freshness_policy": RAW_FRESHNESS_POLICY,
     }
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dagster import Definitions, EnvVar, in_process_executor
+import warnings
+
+from dagster import Definitions, EnvVar, PreviewWarning, in_process_executor
 
 from assets.dashboard import dashboard
 from assets.github import github_workflow_jobs, github_workflow_runs
@@ -14,6 +16,7 @@ from pipelines.alerts import alert_sensors
 from pipelines.dead_runs_sensor import dead_runs_sensor
 from pipelines.drop_folder import ingest_test_files_job, junit_drop_folder
 from pipelines.jobs import daily_pipeline_job, extract_github_job, window_reports_job
+from pipelines.partitions import FRESHNESS_POLICY
 from pipelines.resources import DuckDBStore, GitHubAPI
 from pipelines.runs_sensor import github_runs_sensor
 from pipelines.schedules import daily_pipeline_schedule, weekly_reread_schedule
@@ -46,14 +49,25 @@ def resources() -> dict[str, object]:
     }
 
 
-defs = Definitions(
-    assets=[github_workflow_runs, github_workflow_jobs, test_results, *kpi_assets, dashboard],
-    asset_checks=kpi_target_checks,
-    jobs=[extract_github_job, daily_pipeline_job, window_reports_job, ingest_test_files_job],
-    schedules=[daily_pipeline_schedule, weekly_reread_schedule],
-    sensors=[github_runs_sensor, junit_drop_folder, *alert_sensors, dead_runs_sensor],
-    resources=resources(),
-    # Steps run one at a time anyway (one DuckDB writer: pool `duckdb`, limit 1), so a
-    # run executes them in its own process rather than paying a subprocess per step.
-    executor=in_process_executor,
-)
+def build() -> Definitions:
+    """The code location, with one freshness policy applied to every materializable asset
+    (``map_asset_specs`` is a preview API: its warning is silenced here only)."""
+    definitions = Definitions(
+        assets=[github_workflow_runs, github_workflow_jobs, test_results, *kpi_assets, dashboard],
+        asset_checks=kpi_target_checks,
+        jobs=[extract_github_job, daily_pipeline_job, window_reports_job, ingest_test_files_job],
+        schedules=[daily_pipeline_schedule, weekly_reread_schedule],
+        sensors=[github_runs_sensor, junit_drop_folder, *alert_sensors, dead_runs_sensor],
+        resources=resources(),
+        # Steps run one at a time anyway (one DuckDB writer: pool `duckdb`, limit 1), so a
+        # run executes them in its own process rather than paying a subprocess per step.
+        executor=in_process_executor,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PreviewWarning)
+        return definitions.map_asset_specs(
+            func=lambda spec: spec.replace_attributes(freshness_policy=FRESHNESS_POLICY)
+        )
+
+
+defs = build()

@@ -22,8 +22,9 @@ def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     return datetime.combine(first, time()), datetime.combine(last + timedelta(days=1), time())
 
 
-# Raw data older than 36 h means the daily schedule has stopped delivering.
-RAW_FRESHNESS_POLICY = FreshnessPolicy.time_window(fail_window=timedelta(hours=36))
+# Data older than 36 h means the daily schedule has stopped delivering: one policy, applied
+# to every materializable asset by the definitions.
+FRESHNESS_POLICY = FreshnessPolicy.time_window(fail_window=timedelta(hours=36))
 
 
 def run_range_end(context: AssetExecutionContext) -> date | None:

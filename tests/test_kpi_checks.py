@@ -7,7 +7,6 @@ from dagster import AssetCheckSeverity
 
 from assets.raw_checks import RAW_CHECKS, results, violations
 from pipelines import store
-from pipelines.partitions import RAW_FRESHNESS_POLICY
 from pipelines.resources import DuckDBStore
 from tests.raw_rows import JOB_COLS, RUN_COLS, T0, TEST_COLS, insert, job, result_row, run
 
@@ -130,5 +129,11 @@ def test_volume_anomaly_warns_on_a_silent_day_after_busy_days(db) -> None:
         assert violations(con, "runs_volume_anomaly", FIRST, LAST)[0] == 0
 
 
-def test_freshness_policy_fails_after_36_hours() -> None:
-    assert RAW_FRESHNESS_POLICY.fail_window.to_timedelta() == timedelta(hours=36)
+def test_one_freshness_policy_fails_every_asset_after_36_hours() -> None:
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    policies = {graph.get(k).freshness_policy for k in graph.materializable_asset_keys}
+    assert len(policies) == 1  # one policy covers every materializable asset
+    (policy,) = policies
+    assert policy.fail_window.to_timedelta() == timedelta(hours=36)

@@ -45,6 +45,7 @@ PRELOAD = [
     "assets.dashboard",
     "assets.github",
     "assets.kpi",
+    "pipelines.kpi.build",
     "assets.raw_checks",
     "assets.target_checks",
     "assets.test_results",
@@ -99,8 +100,8 @@ class Hook:
 def install_hooks(spec: str) -> dict[str, Hook]:
     """Count the transactions of both phases; arm the one named in ``spec``
     (``PHASE:K:WHEN``, empty for none)."""
-    import assets.kpi as kpi
     import pipelines.github.load as load
+    import pipelines.kpi.build as build
     import pipelines.store as store
     import pipelines.testresults.loader as loader
 
@@ -111,10 +112,10 @@ def install_hooks(spec: str) -> dict[str, Hook]:
         name: Hook(store.transaction, int(k) if phase == name else 0, when)
         for name in ("write", "kpi")
     }
-    # the raw loaders bound the function at import; assets.kpi calls store.transaction,
-    # so it gets a view of the store module whose transaction is the hook's
+    # the raw loaders bound the function at import; the KPI builds call store.transaction,
+    # so pipelines.kpi.build gets a view of the store module whose transaction is the hook's
     load.transaction = loader.transaction = hooks["write"].transaction
-    kpi.store = SimpleNamespace(**{**vars(store), "transaction": hooks["kpi"].transaction})
+    build.store = SimpleNamespace(**{**vars(store), "transaction": hooks["kpi"].transaction})
     return hooks
 
 

@@ -217,6 +217,8 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
         first = bench.run(bench.clean, "clean")
         assert first.done, f"clean run failed:\n{first.tail()}"
         bench.first_pass = {"requests": first.requests, **first.transactions()}
+        # every phase must have points to kill at (a hook that counts nothing kills nothing)
+        assert all(bench.first_pass.values()), bench.first_pass
         bench.clean_s = first.seconds
         bench.want = snapshot(bench.clean, schemas=SCHEMAS)
         again = work / "again.duckdb"
@@ -408,11 +410,19 @@ def _open_read_write(db: Path) -> tuple[bool | str, bool]:
     return True, wal
 
 
+# A kill between the runs' commit and the jobs' commit leaves completed runs whose jobs are
+# not read yet: a consistent store, not a complete one. That rule exists to hold the KPIs
+# back until a run reads them (the re-run does: it must then equal the clean store).
+COMPLETENESS_RULES = {"jobs_read_for_completed_runs"}
+
+
 def _failed_quality_rules(db: Path) -> list[str]:
-    """Names of the blocking data-quality rules the file breaks, by the checks' own code."""
+    """Names of the blocking integrity rules the file breaks, by the checks' own code."""
     with DuckDBStore(path=str(db)).connect(read_only=True) as con:
         return [
             r.name
             for r in RAW_CHECKS
-            if r.blocking and violations(con, r.name, date(1970, 1, 1), date(9999, 12, 30))[0]
+            if r.blocking
+            and r.name not in COMPLETENESS_RULES
+            and violations(con, r.name, date(1970, 1, 1), date(9999, 12, 30))[0]
         ]
