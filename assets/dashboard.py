@@ -1,7 +1,8 @@
 """The ``dashboard`` asset: the HTML dashboard, Markdown summary and JSON report.
 
 Downstream of every KPI table, so materializing the KPIs and then this asset (or
-``make demo``) leaves an up-to-date, self-contained report in ``CI_METRICS_OUTPUT_DIR``.
+``make demo``) leaves an up-to-date, self-contained report in the ``reports`` resource's
+folder (``CI_METRICS_OUTPUT_DIR``).
 It only reads the store; the files are the output.
 """
 
@@ -9,21 +10,19 @@ from pathlib import Path
 
 from dagster import (
     AssetExecutionContext,
-    BackfillPolicy,
     Config,
     MaterializeResult,
     MetadataValue,
-    asset,
 )
 
-from assets.kpi import configured
 from assets.raw_checks import RAW_CHECKS
 from pipelines import settings
 from pipelines.asset_keys import kpi_key
-from pipelines.dagster_adapter import latest_check_results
+from pipelines.dagster_adapter import latest_check_results, single_run_asset
 from pipelines.kpi.build import TABLES
+from pipelines.kpi.filters import parse_day
 from pipelines.partitions import run_range_end
-from pipelines.resources import DuckDBStore
+from pipelines.resources import DuckDBStore, KpiSettings, ReportOutput
 from pipelines.snapshot import publish as publish_snapshot
 from pipelines.store import REPORT_MEMORY_LIMIT
 from reports.data import WINDOWS, load_report
@@ -38,31 +37,34 @@ class DashboardConfig(Config):
     as_of: str = ""
 
 
-@asset(
+@single_run_asset(
     name="dashboard",
     group_name="reports",
     deps=[kpi_key(t.name) for t in TABLES],
     kinds={"html", "duckdb"},
-    backfill_policy=BackfillPolicy.single_run(),  # may join a ranged run; runs once in it
     description=(
         "Self-contained HTML dashboard, summary.md and metrics-report.json in "
         f"{settings.OUTPUT_DIR.key} (default {settings.OUTPUT_DIR.default})."
     ),
 )
 def dashboard(
-    context: AssetExecutionContext, duckdb: DuckDBStore, config: DashboardConfig
+    context: AssetExecutionContext,
+    duckdb: DuckDBStore,
+    kpi_settings: KpiSettings,
+    reports: ReportOutput,
+    config: DashboardConfig,
 ) -> MaterializeResult:
     if config.window not in WINDOWS:
         raise ValueError(f"window must be one of {WINDOWS}, not {config.window}")
-    as_of = settings.parse_day(config.as_of, "config as_of") or run_range_end(context)
+    as_of = parse_day(config.as_of, "config as_of") or run_range_end(context)
     with duckdb.connect(read_only=True, memory_limit=REPORT_MEMORY_LIMIT) as con:
         report = load_report(
             con,
             as_of=as_of,
-            config=configured(),
+            config=kpi_settings.config(),
             checks=latest_check_results(context.instance, [c.spec().key for c in RAW_CHECKS]),
         )
-    paths = write_reports(report, settings.get(settings.OUTPUT_DIR), window=config.window)
+    paths = write_reports(report, reports.output_dir, window=config.window)
     context.log.info(f"dashboard written to {paths['dashboard'].resolve()}")
     metadata: dict[str, object] = {
         "as_of": report["as_of"],

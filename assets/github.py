@@ -9,14 +9,13 @@ from datetime import date, timedelta
 
 from dagster import (
     AssetExecutionContext,
-    BackfillPolicy,
     MaterializeResult,
     MetadataValue,
-    asset,
 )
 
 from assets import raw_checks
 from pipelines import asset_keys
+from pipelines.dagster_adapter import single_run_asset
 from pipelines.github.client import GitHubError, listing_url
 from pipelines.github.extract import (
     fetch_attempts,
@@ -48,7 +47,6 @@ def raw_asset(group: str) -> dict:
     pool."""
     return {
         "partitions_def": daily_partitions,
-        "backfill_policy": BackfillPolicy.single_run(),
         "pool": "duckdb",
         "kinds": {"github", "duckdb"},
         "group_name": group,
@@ -61,7 +59,7 @@ def partition_days(context: AssetExecutionContext) -> tuple[date, date]:
     return window.start.date(), (window.end - timedelta(days=1)).date()
 
 
-@asset(
+@single_run_asset(
     key=RUNS_KEY,
     **raw_asset("github"),
     check_specs=raw_checks.specs(RUNS_KEY),
@@ -138,7 +136,7 @@ def github_workflow_runs(
     )
 
 
-@asset(
+@single_run_asset(
     key=JOBS_KEY,
     deps=[RUNS_KEY],
     **raw_asset("github"),

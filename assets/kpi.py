@@ -16,21 +16,20 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
-    BackfillPolicy,
     Config,
     MaterializeResult,
     MetadataValue,
-    asset,
 )
 
 from assets.jobs_read import require_jobs_read
-from pipelines import asset_keys, settings, store
+from pipelines import asset_keys, store
 from pipelines.asset_keys import kpi_key
+from pipelines.dagster_adapter import single_run_asset
 from pipelines.kpi.build import TABLES, KpiTable, build_days, build_window
 from pipelines.kpi.catalogue import TARGET_WINDOW_DAYS
-from pipelines.kpi.config import KpiConfig
+from pipelines.kpi.filters import parse_day
 from pipelines.partitions import daily_partitions, run_range_end
-from pipelines.resources import DuckDBStore
+from pipelines.resources import DuckDBStore, KpiSettings
 
 PREVIEW_ROWS = 10
 _SOURCES = {"runs": asset_keys.RUNS, "jobs": asset_keys.JOBS, "tests": asset_keys.TESTS}
@@ -39,11 +38,6 @@ _SOURCES = {"runs": asset_keys.RUNS, "jobs": asset_keys.JOBS, "tests": asset_key
 def deps(spec: KpiTable) -> list[AssetKey]:
     """The raw assets and KPI tables ``spec`` reads."""
     return [_SOURCES[s] for s in spec.sources] + [kpi_key(t) for t in spec.reads]
-
-
-def configured() -> KpiConfig:
-    """The KPI configuration the assets compute with."""
-    return settings.kpi_config()
 
 
 def last_complete_day(now: datetime | None = None) -> date:
@@ -93,32 +87,31 @@ def _make_asset(spec: KpiTable) -> AssetsDefinition:
         "description": f"kpi.{spec.name}: {spec.description}",
         # window tables too, so a ranged run (`dagster asset materialize --partition-range`)
         # may include them: they run once, as of the range's last day
-        "backfill_policy": BackfillPolicy.single_run(),
     }
     if spec.per_day:
 
-        @asset(**common, partitions_def=daily_partitions)
-        def _per_day(context: AssetExecutionContext, duckdb: DuckDBStore) -> MaterializeResult:
+        @single_run_asset(**common, partitions_def=daily_partitions)
+        def _per_day(
+            context: AssetExecutionContext, duckdb: DuckDBStore, kpi_settings: KpiSettings
+        ) -> MaterializeResult:
             window = context.partition_time_window
             first, last = window.start.date(), (window.end - timedelta(days=1)).date()
             with duckdb.connect(memory_limit=store.BUILD_MEMORY_LIMIT) as con:
                 if "runs" in spec.sources:
                     require_jobs_read(con, spec.name, first, last)
-                written = build_days(con, spec.name, first, last, configured())
+                written = build_days(con, spec.name, first, last, kpi_settings.config())
                 metadata = _day_metadata(con, spec.name, first, last, written)
             context.log.info(f"kpi.{spec.name}: {written} rows for {first} … {last}")
             return MaterializeResult(metadata=metadata)
 
         return _per_day
 
-    @asset(**common)
+    @single_run_asset(**common)
     def _window(
         context: AssetExecutionContext, duckdb: DuckDBStore, config: WindowConfig
     ) -> MaterializeResult:
         as_of = (
-            settings.parse_day(config.as_of, "config as_of")
-            or run_range_end(context)
-            or last_complete_day()
+            parse_day(config.as_of, "config as_of") or run_range_end(context) or last_complete_day()
         )
         with duckdb.connect(memory_limit=store.BUILD_MEMORY_LIMIT) as con:
             written = build_window(con, spec.name, as_of)

@@ -20,12 +20,12 @@ from dagster import (
     asset_check,
 )
 
-from assets.kpi import configured
 from pipelines.asset_keys import kpi_key
 from pipelines.kpi import query
 from pipelines.kpi.catalogue import KPIS, TARGET_WINDOW_DAYS
+from pipelines.kpi.config import DEFAULT_CONFIG, KpiConfig
 from pipelines.kpi.filters import Period
-from pipelines.resources import DuckDBStore
+from pipelines.resources import DuckDBStore, KpiSettings
 from pipelines.store import markdown_rows, markdown_table
 
 WORST_LIMIT = 5
@@ -72,14 +72,14 @@ TARGETS: tuple[Target, ...] = (
 
 
 def worst_workflows(
-    con: duckdb.DuckDBPyConnection, target: Target, period: Period
+    con: duckdb.DuckDBPyConnection, target: Target, period: Period, config: KpiConfig
 ) -> list[tuple[str, str | None, float | None]]:
     """The workflows that weigh most on ``target`` over ``period``: (repo, workflow, value)."""
     if target.worst_sql is not None:
         sql = target.worst_sql.format(limit=WORST_LIMIT)
         return [tuple(r) for r in con.execute(sql, [period.start, period.end]).fetchall()]
     name = target.worst_measure
-    got = query.values(con, [name], period=period, by=["workflow"], config=configured())
+    got = query.values(con, [name], period=period, by=["workflow"], config=config)
     ranked = sorted(
         ((repo, wf, v[name]) for (repo, wf, _), v in got.items() if v.get(name) is not None),
         key=lambda r: (-r[2], r[0], r[1] or ""),
@@ -94,13 +94,17 @@ def _target_check(target: Target) -> AssetChecksDefinition:
         description=f"KPI target: {target.description} (latest day of kpi.targets).",
         blocking=False,
     )
-    def _check(context: AssetCheckExecutionContext, duckdb: DuckDBStore) -> AssetCheckResult:
-        return evaluate_target(duckdb, target)
+    def _check(
+        context: AssetCheckExecutionContext, duckdb: DuckDBStore, kpi_settings: KpiSettings
+    ) -> AssetCheckResult:
+        return evaluate_target(duckdb, target, kpi_settings.config())
 
     return _check
 
 
-def evaluate_target(duckdb: DuckDBStore, target: Target) -> AssetCheckResult:
+def evaluate_target(
+    duckdb: DuckDBStore, target: Target, config: KpiConfig = DEFAULT_CONFIG
+) -> AssetCheckResult:
     """Warn when any repo breaches ``target`` on the latest day of ``kpi.targets``."""
     with duckdb.connect(read_only=True) as con:
         (day,) = con.execute(
@@ -126,7 +130,7 @@ def evaluate_target(duckdb: DuckDBStore, target: Target) -> AssetCheckResult:
             "FROM kpi.targets WHERE kpi = ? AND day = ? ORDER BY repo",
             [target.kpi, day],
         )
-        worst_rows = worst_workflows(con, target, Period(window_start, day))
+        worst_rows = worst_workflows(con, target, Period(window_start, day), config)
     measure = target.worst_measure or "tests_failing_or_rerun"
     worst = markdown_rows(["repo", "workflow_name", measure], worst_rows)
     breaches = [r for r in rows if r[6] == "breach"]

@@ -18,14 +18,14 @@ from dagster import (
     AssetExecutionContext,
     MaterializeResult,
     MetadataValue,
-    asset,
 )
 
 from assets import raw_checks
 from assets.github import JOBS_KEY, RUNS_KEY, partition_days, raw_asset
-from pipelines import asset_keys, settings
+from pipelines import asset_keys
+from pipelines.dagster_adapter import single_run_asset
 from pipelines.partitions import day_bounds
-from pipelines.resources import DuckDBStore, GitHubAPI
+from pipelines.resources import DuckDBStore, GitHubAPI, TestReportSources
 from pipelines.store import BUILD_MEMORY_LIMIT, LOAD_MEMORY_LIMIT
 from pipelines.testresults.artifacts import (
     ArtifactRef,
@@ -34,7 +34,6 @@ from pipelines.testresults.artifacts import (
     context_for,
     download_all,
     list_artifacts,
-    patterns_from,
 )
 from pipelines.testresults.loader import IngestSummary, ingest_files
 from pipelines.testresults.rows import RunContext
@@ -68,7 +67,7 @@ def merge(total: IngestSummary, part: IngestSummary) -> None:
     total.days |= part.days
 
 
-@asset(
+@single_run_asset(
     key=TESTS_KEY,
     deps=[RUNS_KEY, JOBS_KEY],
     **raw_asset("tests"),
@@ -76,12 +75,15 @@ def merge(total: IngestSummary, part: IngestSummary) -> None:
     description="raw.test_results: one row per test execution, from the runs' artifacts.",
 )
 def test_results(
-    context: AssetExecutionContext, duckdb: DuckDBStore, github: GitHubAPI
+    context: AssetExecutionContext,
+    duckdb: DuckDBStore,
+    github: GitHubAPI,
+    test_reports: TestReportSources,
 ) -> MaterializeResult:
     first, last = partition_days(context)
     start, end = day_bounds(first, last)
     repos = github.repo_list()
-    patterns = patterns_from(settings.get(settings.ARTIFACT_PATTERNS))
+    patterns = test_reports.patterns()
     total = IngestSummary()
     statuses: Counter[str] = Counter()
     new_artifacts = 0

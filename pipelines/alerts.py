@@ -15,7 +15,8 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -31,8 +32,8 @@ from dagster import (
     sensor,
 )
 
-from pipelines import settings
 from pipelines.dagster_adapter import COMPLETED_STATUSES
+from pipelines.resources import AlertWebhook
 
 logger = logging.getLogger(__name__)
 
@@ -56,22 +57,32 @@ def _webhook_forms(secret: str) -> list[str]:
 class _RedactWebhook(logging.Filter):
     """Replace the webhook URL in log records of the HTTP client (it logs every request URL)."""
 
+    def __init__(self, secret: str) -> None:
+        super().__init__()
+        self._forms = _webhook_forms(secret)
+
     def filter(self, record: logging.LogRecord) -> bool:
-        secret = settings.get(settings.ALERT_WEBHOOK_URL)
-        if secret:
-            message = record.getMessage()
-            redacted = message
-            for form in _webhook_forms(secret):
-                redacted = redacted.replace(form, "<webhook>")
-            if redacted != message:
-                record.msg, record.args = redacted, ()
+        message = record.getMessage()
+        redacted = message
+        for form in self._forms:
+            redacted = redacted.replace(form, "<webhook>")
+        if redacted != message:
+            record.msg, record.args = redacted, ()
         return True
 
 
-_REDACT = _RedactWebhook()
-for _name in ("httpx", "httpcore"):
-    if _REDACT not in logging.getLogger(_name).filters:
-        logging.getLogger(_name).addFilter(_REDACT)
+@contextmanager
+def _redacting(secret: str) -> Iterator[None]:
+    """The HTTP client's loggers redact ``secret`` while the block runs, and only then."""
+    loggers = [logging.getLogger(name) for name in ("httpx", "httpcore")]
+    redact = _RedactWebhook(secret)
+    for each in loggers:
+        each.addFilter(redact)
+    try:
+        yield
+    finally:
+        for each in loggers:
+            each.removeFilter(redact)
 
 
 def _describe_failure(exc: Exception) -> str:
@@ -84,22 +95,26 @@ def _describe_failure(exc: Exception) -> str:
 def send_alert(
     text: str,
     *,
-    webhook_url: str | None = None,
+    webhook_url: str = "",
     retries: int = RETRIES,
     backoff_s: float | None = None,
     log: logging.Logger | None = None,
 ) -> bool:
     """POST ``{"text": text}`` to the webhook; True when delivered (or only logged).
 
-    The URL defaults to ``CI_METRICS_ALERT_WEBHOOK_URL``; without one the alert is logged.
+    Without a webhook URL (the ``alerts`` resource's) the alert is only logged.
     Network errors, 429 and 5xx answers are retried with exponential backoff.
     """
     log = log or logger
-    url = webhook_url if webhook_url is not None else settings.get(settings.ALERT_WEBHOOK_URL)
-    url = url.strip()  # a secret read from a file often ends in a newline
+    url = webhook_url.strip()  # a secret read from a file often ends in a newline
     if not url:
         log.warning("alert (no webhook configured): %s", text)
         return True
+    with _redacting(url):
+        return _post(url, text, retries, backoff_s, log)
+
+
+def _post(url: str, text: str, retries: int, backoff_s: float | None, log: logging.Logger) -> bool:
     reason = "no attempt"
     for attempt in range(1, retries + 1):
         try:
@@ -130,8 +145,8 @@ def slack_escape(text: object) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _ui_link(path: str) -> str | None:
-    base = settings.get(settings.DAGSTER_URL).rstrip("/")
+def _ui_link(dagster_url: str, path: str) -> str | None:
+    base = dagster_url.rstrip("/")
     return f"{base}/{path.lstrip('/')}" if base else None
 
 
@@ -166,9 +181,10 @@ class CheckAlert:
     metadata: dict[str, object]
     description: str | None
 
-    def text(self) -> str:
+    def text(self, dagster_url: str = "") -> str:
         """Slack-compatible message text: the check, value, target, the worst workflows,
-        partition and a link; every string from the data escaped for Slack."""
+        partition and a link into the UI at ``dagster_url`` (none when empty); every string
+        from the data escaped for Slack."""
         asset = self.check.asset_key.to_user_string()
         lines = [
             f"*{self.severity}* check `{slack_escape(self.check.name)}` failed on "
@@ -183,7 +199,7 @@ class CheckAlert:
             lines.append(f"repos: {', '.join(map(_fmt, self.metadata['breached_repos']))}")
         lines += _worst_lines(self.metadata.get("worst"))
         lines.append(f"partition: {slack_escape(self.partition or '-')}")
-        link = _ui_link(f"assets/{'/'.join(self.check.asset_key.path)}?view=checks")
+        link = _ui_link(dagster_url, f"assets/{'/'.join(self.check.asset_key.path)}?view=checks")
         if link:
             lines.append(f"<{link}|Open in Dagster>")
         return "\n".join(lines)
@@ -274,7 +290,7 @@ def build_check_alert_sensor(
         default_status=default_status,
         description="Sends each failed asset check evaluation to the alert webhook once.",
     )
-    def _sensor(context: SensorEvaluationContext):
+    def _sensor(context: SensorEvaluationContext, alerts: AlertWebhook):
         cursor = _load_cursor(context.cursor)
         sent = failed = 0
         blocked: set[str] = set()
@@ -282,7 +298,8 @@ def build_check_alert_sensor(
             if cursor_key in blocked:
                 continue
             if alert is not None:
-                if not send_alert(alert.text(), log=context.log):
+                text = alert.text(alerts.dagster_url)
+                if not send_alert(text, webhook_url=alerts.url, log=context.log):
                     failed += 1
                     blocked.add(cursor_key)  # retry this evaluation on the next tick
                     continue
@@ -294,8 +311,9 @@ def build_check_alert_sensor(
     return _sensor
 
 
-def run_failure_text(context: RunFailureSensorContext) -> str:
-    """Slack-compatible text for a failed run: job, run id, partition, error and a link."""
+def run_failure_text(context: RunFailureSensorContext, dagster_url: str = "") -> str:
+    """Slack-compatible text for a failed run: job, run id, partition, error and a link
+    into the UI at ``dagster_url`` (none when empty)."""
     run = context.dagster_run
     lines = [f"*Run failed*: job `{slack_escape(run.job_name)}` run `{run.run_id}`"]
     partition = _run_partition(dict(run.tags))
@@ -303,7 +321,7 @@ def run_failure_text(context: RunFailureSensorContext) -> str:
     message = context.failure_event.message if context.failure_event else None
     if message:
         lines.append(slack_escape(message[:500]))
-    link = _ui_link(f"runs/{run.run_id}")
+    link = _ui_link(dagster_url, f"runs/{run.run_id}")
     if link:
         lines.append(f"<{link}|Open in Dagster>")
     return "\n".join(lines)
@@ -314,21 +332,12 @@ def run_failure_text(context: RunFailureSensorContext) -> str:
     default_status=DefaultSensorStatus.RUNNING,
     description="Sends each failed run of this code location to the alert webhook.",
 )
-def pipeline_run_failure_alerts(context: RunFailureSensorContext) -> None:
+def pipeline_run_failure_alerts(context: RunFailureSensorContext, alerts: AlertWebhook) -> None:
     """Alert on a failed run of this code location's jobs."""
-    send_alert(run_failure_text(context), log=context.log)
+    text = run_failure_text(context, alerts.dagster_url)
+    send_alert(text, webhook_url=alerts.url, log=context.log)
 
 
 def build_alert_sensors(check_keys: Sequence[AssetCheckKey]) -> list[SensorDefinition]:
     """Both alert sensors, the check sensor watching ``check_keys``."""
     return [build_check_alert_sensor(check_keys), pipeline_run_failure_alerts]
-
-
-def _all_check_keys() -> list[AssetCheckKey]:
-    from assets.raw_checks import RAW_CHECKS  # the code location's checks
-    from assets.target_checks import check_keys, kpi_target_checks
-
-    return [*check_keys(kpi_target_checks), *(c.spec().key for c in RAW_CHECKS)]
-
-
-alert_sensors: list[SensorDefinition] = build_alert_sensors(_all_check_keys())

@@ -54,7 +54,8 @@ def _ingest(args: argparse.Namespace) -> int:
         workflow=args.workflow,
     )
     files = list(report_files(args.paths))
-    with store.connect(settings.get(settings.DB), memory_limit=store.LOAD_MEMORY_LIMIT) as con:
+    limit = settings.get(settings.DUCKDB_MEMORY_LIMIT) or store.LOAD_MEMORY_LIMIT
+    with store.connect(settings.get(settings.DB), memory_limit=limit) as con:
         summary = ingest_files(con, files, context_overrides=overrides)
     for line in summary_lines(summary):
         print(line)

@@ -1,15 +1,17 @@
 """The few Dagster internals the code location relies on, behind one module.
 
 Dagster keeps check execution records outside its public API; this module is the only
-place that imports them, and ``tests/test_dagster_adapter.py`` pins what it relies on.
+place that imports them (``tests/test_dagster_adapter.py`` pins what it relies on). It is
+also the one place that passes a beta parameter.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
-from dagster import AssetCheckKey, DagsterInstance
+from dagster import AssetCheckKey, BackfillPolicy, BetaWarning, DagsterInstance, asset
 from dagster._core.storage.asset_check_execution_record import (
     AssetCheckExecutionRecordStatus,
 )
@@ -19,6 +21,14 @@ COMPLETED_STATUSES = (
     AssetCheckExecutionRecordStatus.SUCCEEDED,
     AssetCheckExecutionRecordStatus.FAILED,
 )
+
+
+def single_run_asset(**kwargs: Any) -> Any:
+    """``@asset(**kwargs)`` backfilled in one run, as ranged runs need: the parameter is beta,
+    and its warning is silenced here only."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=BetaWarning, message=".*backfill_policy.*")
+        return asset(backfill_policy=BackfillPolicy.single_run(), **kwargs)
 
 
 def latest_check_results(

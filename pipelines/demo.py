@@ -71,12 +71,12 @@ def run_demo(*, days: int = 14, seed: int = 7, repos: int = 2, verbose: bool = F
     last = datetime.now(UTC).date() - timedelta(days=1)
     first = last - timedelta(days=days - 1)
     db_path = settings.get(settings.DB)
-    res = dict(configured())
     use_github = bool(settings.get(settings.GITHUB_TOKEN) and settings.get(settings.REPOS))
     if not settings.get(settings.BASELINE_START) and days >= 14:
         # the demo's first week is its baseline, so reductions have something to compare to
         os.environ[settings.BASELINE_START.key] = first.isoformat()
         os.environ[settings.BASELINE_END.key] = (first + timedelta(days=6)).isoformat()
+    res = dict(configured())  # after the baseline is set: the resources read it
     instance = local_instance()
     progress = None if verbose else StepProgress()
     if use_github:

@@ -36,9 +36,8 @@ from dagster import (
 )
 
 from assets import raw_checks
-from pipelines import settings
 from pipelines.asset_keys import TESTS
-from pipelines.resources import DuckDBStore
+from pipelines.resources import DuckDBStore, TestReportSources
 from pipelines.store import LOAD_MEMORY_LIMIT
 from pipelines.testresults.loader import IngestSummary, ingest_files
 
@@ -218,8 +217,10 @@ class DropCursor:
     default_status=DefaultSensorStatus.RUNNING,  # it only reads a local folder
     description="Watches CI_METRICS_JUNIT_DIR for new or changed JUnit XML and plugin files.",
 )
-def junit_drop_folder(context: SensorEvaluationContext) -> Iterator[RunRequest | SkipReason]:
-    folder = Path(settings.get(settings.JUNIT_DIR))
+def junit_drop_folder(
+    context: SensorEvaluationContext, test_reports: TestReportSources
+) -> Iterator[RunRequest | SkipReason]:
+    folder = Path(test_reports.junit_dir)
     cursor = DropCursor.load(context.cursor)
     now = time.time()
     given_up, offered = cursor.settle(context.instance, now)

@@ -126,6 +126,7 @@ def materialize_range(
     With ``progress``, Dagster's console logger is quiet and ``progress`` prints a line per
     step instead; the run's event log is stored on the instance either way."""
     from assets.github import github_workflow_jobs, github_workflow_runs
+    from pipelines.definitions import configure
     from pipelines.definitions import resources as configured
 
     if assets is None:
@@ -133,10 +134,12 @@ def materialize_range(
     instance = instance or local_instance()
     release_dead_runs(instance)
     # what dagster.materialize does, with a run id known before the run starts
-    defs = Definitions(
-        jobs=[define_asset_job(RANGE_JOB)],
-        assets=assets,
-        resources=dict(resources or configured()),
+    defs = configure(
+        Definitions(
+            jobs=[define_asset_job(RANGE_JOB)],
+            assets=assets,
+            resources={**configured(), **(resources or {})},
+        )
     )
     job = defs.resolve_job_def(RANGE_JOB)
     tags = {**range_tags(first, last), **process_tags()}

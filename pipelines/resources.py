@@ -1,4 +1,8 @@
-"""Dagster resources: the DuckDB store and the GitHub API, configured from the environment."""
+"""Dagster resources: every setting an asset, check or sensor reads at run time.
+
+The definitions build them from the environment (``pipelines/definitions.py``); they show
+in the UI, and tests pass them directly. Secrets are ``repr=False`` fields.
+"""
 
 from __future__ import annotations
 
@@ -11,19 +15,25 @@ from pydantic import Field
 
 from pipelines import settings, store
 from pipelines.github.client import GitHubClient, ResponseCache
+from pipelines.kpi.config import KpiConfig, kpi_config
+from pipelines.testresults.artifacts import patterns_from
 
 
 class DuckDBStore(ConfigurableResource):
     """The DuckDB file every asset reads and writes (``CI_METRICS_DB``)."""
 
     path: str = settings.DB.default
+    # DuckDB's memory_limit for every connection (e.g. 512MB); empty: each use's own bound
+    memory_limit: str = settings.DUCKDB_MEMORY_LIMIT.default
 
     @contextmanager
     def connect(
         self, *, read_only: bool = False, memory_limit: str | None = None
     ) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection that is always closed; read-only where the caller only reads."""
-        with store.connect(self.path, read_only=read_only, memory_limit=memory_limit) as con:
+        """A connection that is always closed; read-only where the caller only reads. The
+        configured limit, when set, wins over the caller's ``memory_limit``."""
+        limit = self.memory_limit or memory_limit
+        with store.connect(self.path, read_only=read_only, memory_limit=limit) as con:
             yield con
 
 
@@ -59,3 +69,42 @@ class GitHubAPI(ConfigurableResource):
             max_rate_limit_wait_s=wait,
             pool_size=max(2, self.concurrency * 2),
         )
+
+
+class TestReportSources(ConfigurableResource):
+    """Where test reports come from: the runs' artifacts whose names match
+    ``artifact_patterns`` (comma-separated globs), and the drop folder ``junit_dir``."""
+
+    artifact_patterns: str = settings.ARTIFACT_PATTERNS.default
+    junit_dir: str = settings.JUNIT_DIR.default
+
+    def patterns(self) -> list[str]:
+        """The artifact name patterns (lower-case globs)."""
+        return patterns_from(self.artifact_patterns)
+
+
+class KpiSettings(ConfigurableResource):
+    """What the KPI definitions leave to the user: the full-suite workflow and the baseline
+    days (YYYY-MM-DD, both or neither) the reductions compare with."""
+
+    full_suite_workflow: str = settings.FULL_SUITE_WORKFLOW.default
+    baseline_start: str = ""
+    baseline_end: str = ""
+
+    def config(self) -> KpiConfig:
+        """The configuration every KPI is computed with; an error names a bad field."""
+        return kpi_config(self.full_suite_workflow, self.baseline_start, self.baseline_end)
+
+
+class ReportOutput(ConfigurableResource):
+    """The folder the dashboard, ``summary.md`` and ``metrics-report.json`` are written to."""
+
+    output_dir: str = settings.OUTPUT_DIR.default
+
+
+class AlertWebhook(ConfigurableResource):
+    """Where alerts go: a Slack-compatible webhook (a secret; empty: alerts are only logged)
+    and the Dagster UI address alerts link to (empty: no link)."""
+
+    url: str = Field(default="", repr=False)
+    dagster_url: str = settings.DAGSTER_URL.default

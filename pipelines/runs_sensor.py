@@ -17,18 +17,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from dagster import (
+    DailyPartitionsDefinition,
     DefaultSensorStatus,
     RunRequest,
+    SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
     sensor,
 )
 
-from pipelines import settings
 from pipelines.github.client import CachedResponse, GitHubError
 from pipelines.jobs import daily_pipeline_job
-from pipelines.partitions import daily_partitions, range_tags
+from pipelines.partitions import range_tags
 from pipelines.resources import GitHubAPI
 
 
@@ -88,9 +89,11 @@ def poll_runs(github: GitHubAPI, cursor: PollCursor) -> tuple[PollCursor, list[d
     return PollCursor(etags, seen), changed  # pending days are the caller's to plan
 
 
-def plan_run(days: set[str], last_partition: date) -> tuple[RunRequest | None, list[str]]:
+def plan_run(
+    days: set[str], first_partition: date, last_partition: date
+) -> tuple[RunRequest | None, list[str]]:
     """One ranged run over the days that are partitions already; the rest stay pending."""
-    start = daily_partitions.start.date().isoformat()
+    start = first_partition.isoformat()
     ready = sorted(d for d in days if start <= d <= last_partition.isoformat())
     later = sorted(d for d in days if d > last_partition.isoformat())
     if not ready:
@@ -100,32 +103,38 @@ def plan_run(days: set[str], last_partition: date) -> tuple[RunRequest | None, l
     return RunRequest(run_key=f"runs:{first}..{last}:{key}", tags=range_tags(first, last)), later
 
 
-def _status() -> DefaultSensorStatus:
-    on = settings.get(settings.POLL_GITHUB).strip().lower() in ("on", "1", "true", "yes")
-    return DefaultSensorStatus.RUNNING if on else DefaultSensorStatus.STOPPED
+def build_runs_sensor(
+    partitions: DailyPartitionsDefinition, *, running: bool, interval_s: int
+) -> SensorDefinition:
+    """The runs sensor over ``partitions``, on by default when ``running``
+    (``CI_METRICS_POLL_GITHUB``), ticking at most every ``interval_s`` seconds."""
 
+    @sensor(
+        job=daily_pipeline_job,
+        name="github_runs_sensor",
+        minimum_interval_seconds=interval_s,
+        default_status=DefaultSensorStatus.RUNNING if running else DefaultSensorStatus.STOPPED,
+        description=(
+            "Polls each repository's completed runs (a 304 when nothing changed) and runs the "
+            "whole graph for the days whose runs completed since the last tick."
+        ),
+    )
+    def github_runs_sensor(
+        context: SensorEvaluationContext, github: GitHubAPI
+    ) -> SensorResult | SkipReason:
+        old = PollCursor.load(context.cursor)
+        try:
+            cursor, changed = poll_runs(github, old)
+        except GitHubError as exc:  # rate limited or GitHub down: try again next tick
+            return SkipReason(f"GitHub runs list not read: {exc}")
+        days = {r["created_at"][:10] for r in changed} | set(old.pending)
+        last = partitions.get_last_partition_key()
+        last_day = date.fromisoformat(last) if last else date.min
+        request, cursor.pending = plan_run(days, partitions.start.date(), last_day)
+        if changed:
+            context.log.info(
+                f"{len(changed)} runs completed since the last tick: days {sorted(days)}"
+            )
+        return SensorResult(run_requests=[request] if request else [], cursor=cursor.dump())
 
-@sensor(
-    job=daily_pipeline_job,
-    name="github_runs_sensor",
-    minimum_interval_seconds=settings.get_int(settings.POLL_INTERVAL_S, minimum=5),
-    default_status=_status(),
-    description=(
-        "Polls each repository's completed runs (a 304 when nothing changed) and runs the "
-        "whole graph for the days whose runs completed since the last tick."
-    ),
-)
-def github_runs_sensor(
-    context: SensorEvaluationContext, github: GitHubAPI
-) -> SensorResult | SkipReason:
-    old = PollCursor.load(context.cursor)
-    try:
-        cursor, changed = poll_runs(github, old)
-    except GitHubError as exc:  # rate limited or GitHub down: try again next tick
-        return SkipReason(f"GitHub runs list not read: {exc}")
-    days = {r["created_at"][:10] for r in changed} | set(old.pending)
-    last = daily_partitions.get_last_partition_key()
-    request, cursor.pending = plan_run(days, date.fromisoformat(last) if last else date.min)
-    if changed:
-        context.log.info(f"{len(changed)} runs completed since the last tick: days {sorted(days)}")
-    return SensorResult(run_requests=[request] if request else [], cursor=cursor.dump())
+    return github_runs_sensor

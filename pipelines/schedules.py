@@ -9,17 +9,23 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from dagster import RunRequest, ScheduleEvaluationContext, SkipReason, schedule
+from dagster import (
+    RunRequest,
+    ScheduleDefinition,
+    ScheduleEvaluationContext,
+    SkipReason,
+    schedule,
+)
 
-from pipelines import settings
 from pipelines.jobs import daily_pipeline_job
-from pipelines.partitions import daily_partitions, range_tags
+from pipelines.partitions import range_tags
 
 
-def lookback_range(tick: datetime, days: int) -> tuple[date, date]:
-    """The ``days`` complete UTC days before ``tick``, clipped to the first partition."""
+def lookback_range(tick: datetime, days: int, first_day: date) -> tuple[date, date]:
+    """The ``days`` complete UTC days before ``tick``, clipped to ``first_day`` (the first
+    partition)."""
     last = (tick - timedelta(days=1)).date()
-    first = max(last - timedelta(days=max(1, days) - 1), daily_partitions.start.date())
+    first = max(last - timedelta(days=max(1, days) - 1), first_day)
     return first, last
 
 
@@ -30,33 +36,40 @@ def range_request(first: date, last: date, origin: str) -> RunRequest | SkipReas
     return RunRequest(run_key=f"{origin}:{first}..{last}", tags=range_tags(first, last))
 
 
-@schedule(
-    job=daily_pipeline_job,
-    cron_schedule="0 2 * * *",
-    execution_timezone="UTC",
-    name="daily_pipeline_schedule",
-    description=(
-        "02:00 UTC: the whole graph for yesterday and the CI_METRICS_LOOKBACK_DAYS days "
-        "before it, as one ranged run."
-    ),
-)
-def daily_pipeline_schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
-    days = settings.get_int(settings.LOOKBACK_DAYS, minimum=0) + 1
-    first, last = lookback_range(context.scheduled_execution_time, days)
-    return range_request(first, last, "daily")
+def build_schedules(
+    first_day: date, *, lookback_days: int, reread_days: int
+) -> list[ScheduleDefinition]:
+    """The daily run (yesterday and ``lookback_days`` days before it) and the weekly re-read
+    (the last ``reread_days`` days), never before ``first_day``."""
 
+    @schedule(
+        job=daily_pipeline_job,
+        cron_schedule="0 2 * * *",
+        execution_timezone="UTC",
+        name="daily_pipeline_schedule",
+        description=(
+            f"02:00 UTC: the whole graph for yesterday and the {lookback_days} days before it "
+            "(CI_METRICS_LOOKBACK_DAYS), as one ranged run."
+        ),
+    )
+    def daily_pipeline_schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+        tick = context.scheduled_execution_time
+        first, last = lookback_range(tick, lookback_days + 1, first_day)
+        return range_request(first, last, "daily")
 
-@schedule(
-    job=daily_pipeline_job,
-    cron_schedule="0 3 * * 0",
-    execution_timezone="UTC",
-    name="weekly_reread_schedule",
-    description=(
-        "Sundays 03:00 UTC: the whole graph for the last CI_METRICS_REREAD_DAYS days, "
-        "catching re-runs and late completions older than the daily lookback."
-    ),
-)
-def weekly_reread_schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
-    days = settings.get_int(settings.REREAD_DAYS, minimum=1)
-    first, last = lookback_range(context.scheduled_execution_time, days)
-    return range_request(first, last, "weekly")
+    @schedule(
+        job=daily_pipeline_job,
+        cron_schedule="0 3 * * 0",
+        execution_timezone="UTC",
+        name="weekly_reread_schedule",
+        description=(
+            f"Sundays 03:00 UTC: the whole graph for the last {reread_days} days "
+            "(CI_METRICS_REREAD_DAYS), catching re-runs and late completions older than the "
+            "daily lookback."
+        ),
+    )
+    def weekly_reread_schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+        first, last = lookback_range(context.scheduled_execution_time, reread_days, first_day)
+        return range_request(first, last, "weekly")
+
+    return [daily_pipeline_schedule, weekly_reread_schedule]

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from pipelines.kpi.config import KpiConfig
-from pipelines.kpi.filters import Period
+from pipelines.kpi.config import kpi_config as _kpi_config
+from pipelines.kpi.filters import parse_day
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,11 @@ def get(setting: Setting) -> str:
     return value if value.strip() else setting.default
 
 
+def get_flag(setting: Setting) -> bool:
+    """``setting`` as on/off: ``on``, ``1``, ``true`` or ``yes`` (any case) mean on."""
+    return get(setting).strip().lower() in ("on", "1", "true", "yes")
+
+
 def get_int(setting: Setting, *, minimum: int = 0) -> int:
     """``setting`` as a whole number ≥ ``minimum``; the error names the key."""
     value = get(setting)
@@ -94,16 +100,6 @@ def get_day(setting: Setting) -> date | None:
     return parse_day(get(setting), setting.key)
 
 
-def parse_day(value: str, name: str) -> date | None:
-    """A YYYY-MM-DD day (None when blank), with an error naming where it came from."""
-    if not value.strip():
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise ValueError(f"{name}: {value!r} is not a day (YYYY-MM-DD)") from None
-
-
 def repos_from(value: str) -> list[str]:
     """Split a comma-separated repository list, rejecting names that are not owner/name."""
     repos = [r.strip() for r in value.split(",") if r.strip()]
@@ -116,8 +112,9 @@ def repos_from(value: str) -> list[str]:
 
 def kpi_config() -> KpiConfig:
     """The KPI configuration: full-suite workflow and baseline days (both or neither)."""
-    start, end = get_day(BASELINE_START), get_day(BASELINE_END)
-    if start and end and end < start:
-        raise ValueError(f"{BASELINE_END.key} ({end}) is before {BASELINE_START.key} ({start})")
-    baseline = Period(start, end) if start and end else None
-    return KpiConfig(get(FULL_SUITE_WORKFLOW), baseline)
+    return _kpi_config(
+        get(FULL_SUITE_WORKFLOW),
+        get(BASELINE_START),
+        get(BASELINE_END),
+        (BASELINE_START.key, BASELINE_END.key),
+    )

@@ -18,8 +18,6 @@ from typing import Any
 
 import duckdb
 
-from pipelines import settings
-
 LOCK_RETRY_S = 30.0
 # Raw loads are long streaming inserts: capped, DuckDB writes to disk rather than holding
 # an uncommitted day range in memory (a 30-day jobs load grows RSS by ~210 MB at 256MB,
@@ -57,7 +55,8 @@ def connect(
     ``motherduck_token`` in the environment, as DuckDB reads it).
 
     ``memory_limit`` caps DuckDB for this connection (e.g. :data:`LOAD_MEMORY_LIMIT`
-    for bulk loads, which spill instead); ``CI_METRICS_DUCKDB_MEMORY_LIMIT`` wins.
+    for bulk loads, which spill instead); where it is configured, the caller passes
+    ``CI_METRICS_DUCKDB_MEMORY_LIMIT`` instead.
     """
     remote = str(path).startswith("md:")  # MotherDuck: a database name, not a local file
     if not remote:
@@ -86,9 +85,8 @@ def connect(
             delay = min(delay * 2, 1.0)
     try:
         con.execute("SET TimeZone = 'UTC'")
-        limit = settings.get(settings.DUCKDB_MEMORY_LIMIT) or memory_limit
-        if limit:  # a SET takes no parameters: the value is validated instead
-            con.execute(f"SET memory_limit = '{_checked_size(limit)}'")
+        if memory_limit:  # a SET takes no parameters: the value is validated instead
+            con.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
         if not read_only:
             ensure_schema(con)
         yield con

@@ -54,10 +54,9 @@ def report_main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``ci-metrics report``; returns the exit code."""
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     db = args.db or settings.get(settings.DB)
+    limit = settings.get(settings.DUCKDB_MEMORY_LIMIT) or store.REPORT_MEMORY_LIMIT
     try:
-        with store.connect(
-            db, read_only=True, retry_s=LOCK_WAIT_S, memory_limit=store.REPORT_MEMORY_LIMIT
-        ) as con:
+        with store.connect(db, read_only=True, retry_s=LOCK_WAIT_S, memory_limit=limit) as con:
             as_of = args.as_of or default_as_of(con)
             if args.start is not None:
                 if args.start > as_of:

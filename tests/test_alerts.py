@@ -27,20 +27,26 @@ from pipelines import alerts, store
 from pipelines.asset_keys import RUNS, kpi_key
 from pipelines.kpi.build import TABLES_BY_NAME
 from pipelines.partitions import daily_partitions
-from pipelines.resources import DuckDBStore
+from pipelines.resources import AlertWebhook, DuckDBStore, KpiSettings
 from tests.raw_rows import RUN_COLS, T0, insert, run
 from tests.webhook import Receiver
 
 DAY = T0.date().isoformat()
 
 
+DAGSTER_URL = "http://dagster.example:3000/"
+
+
 @pytest.fixture
 def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
     with Receiver() as r:
-        monkeypatch.setenv("CI_METRICS_ALERT_WEBHOOK_URL", r.url)
-        monkeypatch.setenv("CI_METRICS_DAGSTER_URL", "http://dagster.example:3000/")
         monkeypatch.setattr(alerts, "BACKOFF_S", 0.01)
         yield r
+
+
+def _alerts(receiver: Receiver) -> dict[str, AlertWebhook]:
+    """The ``alerts`` resource posting to ``receiver``, linking to the UI at DAGSTER_URL."""
+    return {"alerts": AlertWebhook(url=receiver.url, dagster_url=DAGSTER_URL)}
 
 
 @pytest.fixture
@@ -68,9 +74,9 @@ def _raw_runs_asset(rows: list[dict]):
     return github_workflow_runs
 
 
-def _tick(sensor, instance: DagsterInstance, cursor: str | None) -> str | None:
-    data = sensor.evaluate_tick(build_sensor_context(instance=instance, cursor=cursor))
-    return data.cursor
+def _tick(sensor, instance: DagsterInstance, cursor: str | None, receiver: Receiver) -> str | None:
+    context = build_sensor_context(instance=instance, cursor=cursor, resources=_alerts(receiver))
+    return sensor.evaluate_tick(context).cursor
 
 
 def test_failing_quality_check_blocks_and_alerts_once(receiver: Receiver, db, caplog) -> None:
@@ -83,7 +89,7 @@ def test_failing_quality_check_blocks_and_alerts_once(receiver: Receiver, db, ca
         selection=[AssetKey("github_workflow_runs"), kpi_key("run_facts")],
         partition_key=DAY,
         instance=instance,
-        resources={"duckdb": db},
+        resources={"duckdb": db, "kpi_settings": KpiSettings()},
         raise_on_error=False,
     )
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
@@ -96,8 +102,8 @@ def test_failing_quality_check_blocks_and_alerts_once(receiver: Receiver, db, ca
 
     sensor = alerts.build_check_alert_sensor([s.key for s in raw_checks.specs(RUNS)])
     with caplog.at_level(logging.DEBUG):
-        cursor = _tick(sensor, instance, None)
-        cursor = _tick(sensor, instance, cursor)  # nothing new: no second alert
+        cursor = _tick(sensor, instance, None, receiver)
+        cursor = _tick(sensor, instance, cursor, receiver)  # nothing new: no second alert
     assert len(receiver.bodies) == 1
     text = receiver.bodies[0]["text"]
     assert "runs_unique_key" in text and "ERROR" in text
@@ -111,19 +117,16 @@ def test_failing_quality_check_blocks_and_alerts_once(receiver: Receiver, db, ca
         selection=[AssetKey("github_workflow_runs")],
         partition_key=DAY,
         instance=instance,
-        resources={"duckdb": db},
+        resources={"duckdb": db, "kpi_settings": KpiSettings()},
         raise_on_error=False,
     )
-    cursor = _tick(sensor, instance, cursor)
-    _tick(sensor, instance, cursor)
+    cursor = _tick(sensor, instance, cursor, receiver)
+    _tick(sensor, instance, cursor, receiver)
     assert len(receiver.bodies) == 2
 
 
-def test_kpi_target_breach_alert_carries_value_and_target(
-    receiver: Receiver, db, monkeypatch
-) -> None:
+def test_kpi_target_breach_alert_carries_value_and_target(receiver: Receiver, db) -> None:
     # one PR run of 300 s: average PR validation time 300 s breaches the 120 s target
-    monkeypatch.setenv("CI_METRICS_BASELINE_START", "")
     with store.connect(db.path) as con:
         insert(con, "workflow_runs", RUN_COLS, [run(1, duration_s=300, event="pull_request")])
         # its jobs were read (it has none): KPIs are never built over runs without jobs read
@@ -134,7 +137,7 @@ def test_kpi_target_breach_alert_carries_value_and_target(
         [*per_day, *kpi_target_checks],
         partition_key=DAY,
         instance=instance,
-        resources={"duckdb": db},
+        resources={"duckdb": db, "kpi_settings": KpiSettings()},  # no baseline
         raise_on_error=False,
     )
     assert result.success
@@ -148,8 +151,8 @@ def test_kpi_target_breach_alert_carries_value_and_target(
     assert evaluations["compute_minutes_reduction_target"].passed  # no_baseline: no alert
 
     sensor = alerts.build_check_alert_sensor(check_keys(kpi_target_checks))
-    cursor = _tick(sensor, instance, None)
-    _tick(sensor, instance, cursor)
+    cursor = _tick(sensor, instance, None, receiver)
+    _tick(sensor, instance, cursor, receiver)
     texts = [b["text"] for b in receiver.bodies]
     assert len(texts) == 1  # only PR validation breaches (300 s >= 120 s)
     pr_text = next(t for t in texts if "pr_validation_avg_s_target" in t)
@@ -161,13 +164,13 @@ def test_failed_delivery_is_retried_logged_without_the_url_and_resent(
 ) -> None:
     receiver.codes = [500, 503, 502]
     with caplog.at_level(logging.DEBUG):
-        assert not alerts.send_alert("hello")
+        assert not alerts.send_alert("hello", webhook_url=receiver.url)
     assert len(receiver.bodies) == 3  # three attempts
     assert "delivery failed after 3 attempt(s) (HTTP 502)" in caplog.text
     assert "secret-token-xyz" not in caplog.text
     receiver.codes = [404]
     with caplog.at_level(logging.DEBUG):
-        assert not alerts.send_alert("hello")
+        assert not alerts.send_alert("hello", webhook_url=receiver.url)
     assert len(receiver.bodies) == 4  # a 404 is not retried
     # an unreachable webhook: the connection error is rephrased, never shown with its URL
     caplog.clear()
@@ -176,8 +179,7 @@ def test_failed_delivery_is_retried_logged_without_the_url_and_resent(
     assert not ok and "ConnectError" in caplog.text and "secret-token-xyz" not in caplog.text
 
 
-def test_without_webhook_the_alert_is_logged(monkeypatch, caplog) -> None:
-    monkeypatch.delenv("CI_METRICS_ALERT_WEBHOOK_URL", raising=False)
+def test_without_webhook_the_alert_is_logged(caplog) -> None:
     with caplog.at_level(logging.WARNING):
         assert alerts.send_alert("check x failed")
     assert "alert (no webhook configured): check x failed" in caplog.text
@@ -200,6 +202,7 @@ def test_run_failure_sensor_posts_the_failed_run(receiver: Receiver, db) -> None
         dagster_event=failure,
         dagster_instance=instance,
         dagster_run=instance.get_run_by_id(result.run_id),
+        resources=_alerts(receiver),
     ).for_run_failure()
     alerts.pipeline_run_failure_alerts(context)
     assert len(receiver.bodies) == 1
@@ -209,9 +212,9 @@ def test_run_failure_sensor_posts_the_failed_run(receiver: Receiver, db) -> None
 
 
 def test_the_alert_sensor_watches_every_check_of_the_code_location() -> None:
-    from pipelines.definitions import defs
+    from pipelines.definitions import alerted_checks, defs
 
-    watched = set(alerts._all_check_keys())
+    watched = set(alerted_checks())
     assert watched == set(defs.resolve_asset_graph().asset_check_keys)
     assert AssetCheckKey(kpi_key("targets"), "test_flakiness_rate_target") in watched
     assert AssetCheckKey(AssetKey("test_results"), "test_results_linked_to_run") in watched

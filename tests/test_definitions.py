@@ -13,7 +13,7 @@ from pipelines.definitions import defs
 from pipelines.fake_github.generator import FakeConfig, generate
 from pipelines.fake_github.server import FakeGitHubServer
 from pipelines.partitions import RANGE_END_TAG, RANGE_START_TAG, daily_partitions
-from pipelines.schedules import daily_pipeline_schedule, weekly_reread_schedule
+from pipelines.schedules import build_schedules
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,39 +42,64 @@ def _request_range(schedule, tick: datetime) -> tuple[str, str, str]:
     return request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG], request.run_key
 
 
-def test_daily_schedule_runs_yesterday_and_the_lookback_days_before_it(monkeypatch) -> None:
-    assert daily_pipeline_schedule.cron_schedule == "0 2 * * *"
-    assert daily_pipeline_schedule.execution_timezone == "UTC"
-    monkeypatch.setenv("CI_METRICS_LOOKBACK_DAYS", "3")
+def _schedules(*, lookback_days: int = 3, reread_days: int = 30):
+    return build_schedules(
+        daily_partitions.start.date(), lookback_days=lookback_days, reread_days=reread_days
+    )
+
+
+def test_daily_schedule_runs_yesterday_and_the_lookback_days_before_it() -> None:
+    daily, _ = _schedules(lookback_days=3)
+    assert daily.cron_schedule == "0 2 * * *"
+    assert daily.execution_timezone == "UTC"
     tick = datetime(2025, 3, 1, 2, 0, tzinfo=UTC)  # crosses a month boundary
-    first, last, key = _request_range(daily_pipeline_schedule, tick)
+    first, last, key = _request_range(daily, tick)
     yesterday = date(2025, 2, 28)
     assert (first, last) == ((yesterday - timedelta(days=3)).isoformat(), yesterday.isoformat())
-    assert _request_range(daily_pipeline_schedule, tick)[2] == key  # a repeated tick: same key
-    monkeypatch.setenv("CI_METRICS_LOOKBACK_DAYS", "0")
-    assert _request_range(daily_pipeline_schedule, tick)[:2] == ("2025-02-28", "2025-02-28")
-    monkeypatch.setenv("CI_METRICS_LOOKBACK_DAYS", "3")
+    assert _request_range(daily, tick)[2] == key  # a repeated tick: same key
+    one_day, _ = _schedules(lookback_days=0)
+    assert _request_range(one_day, tick)[:2] == ("2025-02-28", "2025-02-28")
     start = daily_partitions.start.date()
     early = datetime.combine(start + timedelta(days=1), datetime.min.time(), UTC)
-    assert _request_range(daily_pipeline_schedule, early)[:2] == (str(start), str(start))
-    before = daily_pipeline_schedule(
-        build_schedule_context(scheduled_execution_time=early - timedelta(days=30))
-    )
+    assert _request_range(daily, early)[:2] == (str(start), str(start))
+    before = daily(build_schedule_context(scheduled_execution_time=early - timedelta(days=30)))
     assert isinstance(before, SkipReason)
 
 
-def test_weekly_schedule_rereads_the_last_thirty_days(monkeypatch) -> None:
-    assert weekly_reread_schedule.cron_schedule == "0 3 * * 0"
-    monkeypatch.delenv("CI_METRICS_REREAD_DAYS", raising=False)
+def test_weekly_schedule_rereads_the_last_thirty_days() -> None:
+    _, weekly = _schedules(reread_days=30)
+    assert weekly.cron_schedule == "0 3 * * 0"
     tick = datetime(2025, 3, 2, 3, 0, tzinfo=UTC)
-    first, last, _ = _request_range(weekly_reread_schedule, tick)
+    first, last, _ = _request_range(weekly, tick)
     assert (date.fromisoformat(last) - date.fromisoformat(first)).days + 1 == 30
     assert last == "2025-03-01"
     early = datetime(2025, 1, 5, 3, 0, tzinfo=UTC)
-    assert _request_range(weekly_reread_schedule, early)[:2] == (
+    assert _request_range(weekly, early)[:2] == (
         daily_partitions.start.date().isoformat(),
         "2025-01-04",
     )
+
+
+def test_settings_reach_the_definitions_when_they_are_built(monkeypatch) -> None:
+    """The partition start, lookback and resources come from the environment at build time,
+    not at import: a module imported earlier does not hold on to them."""
+    from pipelines.definitions import build
+
+    monkeypatch.setenv("CI_METRICS_START_DATE", "2025-06-01")
+    monkeypatch.setenv("CI_METRICS_LOOKBACK_DAYS", "0")
+    monkeypatch.setenv("CI_METRICS_FULL_SUITE_WORKFLOW", "nightly")
+    built = build()
+    graph = built.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        partitions = graph.get(key).partitions_def
+        assert partitions is None or partitions.start.date() == date(2025, 6, 1), key
+    assert built.resolve_job_def("daily_pipeline").partitions_def.start.date() == date(2025, 6, 1)
+    daily = next(s for s in built.schedules if s.name == "daily_pipeline_schedule")
+    tick = datetime(2025, 6, 3, 2, 0, tzinfo=UTC)
+    assert _request_range(daily, tick)[:2] == ("2025-06-02", "2025-06-02")
+    kpi = built.resources["kpi_settings"]
+    assert kpi.full_suite_workflow.env_var_name == "CI_METRICS_FULL_SUITE_WORKFLOW"  # read at run
+    assert daily_partitions.start.date() == date(2025, 1, 1)  # the import-time default
 
 
 def test_the_daily_job_covers_the_whole_graph() -> None:

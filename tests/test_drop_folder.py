@@ -17,7 +17,7 @@ from pipelines.drop_folder import (
     junit_drop_folder,
     scan,
 )
-from pipelines.resources import DuckDBStore
+from pipelines.resources import DuckDBStore, TestReportSources
 
 
 def junit(name: str, cases: list[tuple[str, str]], sha: str = "abc123") -> bytes:
@@ -47,8 +47,8 @@ def settle(path: Path) -> None:
 
 def tick(instance, cursor, db_path, monkeypatch, inbox) -> tuple[list, str | None]:
     """One sensor evaluation, and a real run for each request it makes."""
-    monkeypatch.setenv("CI_METRICS_JUNIT_DIR", str(inbox))
-    context = build_sensor_context(instance=instance, cursor=cursor)
+    sources = {"test_reports": TestReportSources(junit_dir=str(inbox))}
+    context = build_sensor_context(instance=instance, cursor=cursor, resources=sources)
     requests = [r for r in junit_drop_folder(context) if hasattr(r, "run_config")]
     for request in requests:
         result = ingest_test_files_job.execute_in_process(
@@ -122,10 +122,10 @@ def test_files_of_failed_runs_are_offered_again(tmp_path, db_path, monkeypatch):
     settle(b)
     broken = tmp_path / "a-folder"  # DuckDB cannot open a folder: every run fails
     broken.mkdir()
-    monkeypatch.setenv("CI_METRICS_JUNIT_DIR", str(inbox))
+    sources = {"test_reports": TestReportSources(junit_dir=str(inbox))}
 
     def tick_with(instance, cursor, store_path) -> tuple[list[str], str | None]:
-        context = build_sensor_context(instance=instance, cursor=cursor)
+        context = build_sensor_context(instance=instance, cursor=cursor, resources=sources)
         requests = [r for r in junit_drop_folder(context) if hasattr(r, "run_config")]
         for request in requests:
             ingest_test_files_job.execute_in_process(

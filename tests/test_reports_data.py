@@ -349,12 +349,15 @@ def test_dashboard_asset_writes_the_files(db: Path, tmp_path: Path, monkeypatch)
     from dagster import materialize
 
     from assets.dashboard import dashboard
-    from pipelines.resources import DuckDBStore
+    from pipelines.resources import DuckDBStore, KpiSettings, ReportOutput
 
-    monkeypatch.setenv("CI_METRICS_OUTPUT_DIR", str(tmp_path / "reports"))
     result = materialize(
         [dashboard],
-        resources={"duckdb": DuckDBStore(path=str(db))},
+        resources={
+            "duckdb": DuckDBStore(path=str(db)),
+            "kpi_settings": KpiSettings(),
+            "reports": ReportOutput(output_dir=str(tmp_path / "reports")),
+        },
         run_config={"ops": {"dashboard": {"config": {"window": 7, "as_of": AS_OF.isoformat()}}}},
     )
     assert result.success

@@ -9,10 +9,13 @@ from dagster import DefaultSensorStatus, SensorResult, SkipReason, build_sensor_
 
 from pipelines.fake_github.faults import Faults
 from pipelines.fake_github.server import FakeGitHubServer
-from pipelines.partitions import RANGE_END_TAG, RANGE_START_TAG
+from pipelines.partitions import RANGE_END_TAG, RANGE_START_TAG, daily_partitions
 from pipelines.resources import GitHubAPI
-from pipelines.runs_sensor import _status, github_runs_sensor, plan_run
+from pipelines.runs_sensor import build_runs_sensor, plan_run
 from tests.conftest import TOKEN
+
+FIRST = daily_partitions.start.date()
+github_runs_sensor = build_runs_sensor(daily_partitions, running=False, interval_s=30)
 
 
 def _tick(server: FakeGitHubServer, cursor: str | None = None) -> SensorResult | SkipReason:
@@ -66,16 +69,19 @@ def test_a_new_run_asks_for_its_day_once(fake_github, small_world):
 
 
 def test_days_that_are_not_partitions_yet_wait_in_the_cursor():
-    request, pending = plan_run({"2025-03-09", "2026-11-27", "2026-11-28"}, date(2026, 11, 26))
+    request, pending = plan_run(
+        {"2025-03-09", "2026-11-27", "2026-11-28"}, FIRST, date(2026, 11, 26)
+    )
     assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == (
         "2025-03-09",
         "2025-03-09",
     )
     assert pending == ["2026-11-27", "2026-11-28"]
-    later, still = plan_run(set(pending), date(2026, 11, 27))
+    later, still = plan_run(set(pending), FIRST, date(2026, 11, 27))
     assert later.tags[RANGE_END_TAG] == "2026-11-27"
     assert still == ["2026-11-28"]
-    assert plan_run({"2024-12-31"}, date(2026, 11, 26)) == (None, [])  # before the first day
+    assert FIRST == date(2025, 1, 1)
+    assert plan_run({"2024-12-31"}, FIRST, date(2026, 11, 26)) == (None, [])  # before the first day
 
 
 def test_a_rate_limited_tick_skips_and_keeps_the_cursor(fake_github, small_world):
@@ -93,13 +99,20 @@ def test_a_rate_limited_tick_skips_and_keeps_the_cursor(fake_github, small_world
 
 
 def test_the_sensor_is_off_unless_asked_for(monkeypatch):
+    from pipelines.definitions import build
+
+    def sensor():
+        return next(s for s in build().sensors if s.name == "github_runs_sensor")
+
     monkeypatch.delenv("CI_METRICS_POLL_GITHUB", raising=False)
-    assert _status() is DefaultSensorStatus.STOPPED
+    assert sensor().default_status is DefaultSensorStatus.STOPPED
     monkeypatch.setenv("CI_METRICS_POLL_GITHUB", "on")
-    assert _status() is DefaultSensorStatus.RUNNING
+    monkeypatch.setenv("CI_METRICS_POLL_INTERVAL_S", "45")
+    assert sensor().default_status is DefaultSensorStatus.RUNNING
+    assert sensor().minimum_interval_seconds == 45
 
 
 def test_yesterdays_runs_are_ready_and_todays_wait():
     today = datetime.now(UTC).date()
-    request, pending = plan_run({today.isoformat()}, today - timedelta(days=1))
+    request, pending = plan_run({today.isoformat()}, FIRST, today - timedelta(days=1))
     assert request is None and pending == [today.isoformat()]

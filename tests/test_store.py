@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from pipelines import store
+from pipelines.resources import DuckDBStore
 
 HOLD = """
 import sys, time, duckdb
@@ -79,14 +80,20 @@ def test_a_lock_held_too_long_is_a_clear_error(tmp_path) -> None:
         holder.wait(timeout=10)
 
 
-def test_memory_limit_is_applied_and_validated(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("CI_METRICS_DUCKDB_MEMORY_LIMIT", "300MB")
-    with store.connect(tmp_path / "s.duckdb") as con:
-        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-    assert limit.startswith("286") or limit.startswith("300")
-    monkeypatch.setenv("CI_METRICS_DUCKDB_MEMORY_LIMIT", "1GB'; DROP SCHEMA raw; --")
+def test_memory_limit_is_applied_and_validated(tmp_path) -> None:
+    def limit_of(con) -> str:
+        return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+    with store.connect(tmp_path / "s.duckdb", memory_limit="300MB") as con:
+        assert limit_of(con).startswith(("286", "300"))
+    # the resource's configured limit wins over what the caller asks for
+    configured = DuckDBStore(path=str(tmp_path / "s.duckdb"), memory_limit="200MB")
+    with configured.connect(memory_limit="1GB") as con:
+        assert limit_of(con).startswith(("190", "200"))
+    with DuckDBStore(path=str(tmp_path / "s.duckdb")).connect(memory_limit="100MB") as con:
+        assert limit_of(con).startswith(("95", "100"))
     with pytest.raises(ValueError, match="not a size"):
-        with store.connect(tmp_path / "s.duckdb"):
+        with store.connect(tmp_path / "s.duckdb", memory_limit="1GB'; DROP SCHEMA raw; --"):
             pass
 
 

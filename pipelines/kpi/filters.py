@@ -15,6 +15,16 @@ from typing import Any
 from pipelines.kpi.catalogue import BRANCH_CLASSES
 
 
+def parse_day(value: str, name: str) -> date | None:
+    """A YYYY-MM-DD day (None when blank), with an error naming where it came from."""
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{name}: {value!r} is not a day (YYYY-MM-DD)") from None
+
+
 def _values(values: Iterable[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v for v in values or () if v))
 

@@ -197,7 +197,7 @@ def _csv(page: Page, here: Here) -> Response:
 
 def create_app(config: ExplorerConfig) -> Starlette:
     """The ASGI app for ``config``; ``app.state.source`` is its store reader."""
-    source = Source(config.db_path, REPORT_MEMORY_LIMIT)
+    source = Source(config.db_path, config.memory_limit or REPORT_MEMORY_LIMIT)
 
     def page_route(path: str, build: Builder) -> Route:
         def endpoint(request: Request) -> Response:

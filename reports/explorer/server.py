@@ -13,7 +13,8 @@ import logging
 import sys
 from pathlib import Path
 
-from reports.explorer.config import TOKEN_ENV, ExplorerConfig
+from pipelines import settings
+from reports.explorer.config import ExplorerConfig
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -34,14 +35,24 @@ def refusal(host: str, config: ExplorerConfig) -> str | None:
     if config.token is None and not is_loopback(host):
         return (
             f"ci-metrics serve: refusing to listen on {host} without an access token; "
-            f"set {TOKEN_ENV} (every request must then carry it) or use 127.0.0.1"
+            f"set {settings.SERVE_TOKEN.key} (every request must then carry it) or use 127.0.0.1"
         )
     return None
 
 
+def config_from_env(db_path: str | Path | None = None) -> ExplorerConfig:
+    """The explorer's configuration from the environment (``pipelines.settings``)."""
+    return ExplorerConfig(
+        db_path=Path(db_path or settings.get(settings.DB)),
+        kpi=settings.kpi_config(),
+        token=settings.get(settings.SERVE_TOKEN) or None,
+        memory_limit=settings.get(settings.DUCKDB_MEMORY_LIMIT),
+    )
+
+
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, db: str | Path | None = None) -> int:
     """Serve until interrupted; 2 when refused."""
-    config = ExplorerConfig.from_env(db)
+    config = config_from_env(db)
     why = refusal(host, config)
     if why:
         print(why, file=sys.stderr)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import settings, store
+from pipelines import store
 from pipelines.snapshot import snapshot_path
 
 STORE_RETRY_S = 2.0
@@ -69,9 +69,9 @@ class Source:
     def _open_snapshot(self, key: tuple[int, int, int]) -> _Generation:
         con = duckdb.connect(":memory:")
         try:
-            limit = settings.get(settings.DUCKDB_MEMORY_LIMIT) or self.memory_limit
-            if limit:
-                con.execute(f"SET memory_limit = {_literal(store._checked_size(limit))}")
+            if self.memory_limit:
+                size = store._checked_size(self.memory_limit)
+                con.execute(f"SET memory_limit = {_literal(size)}")
             con.execute(f"ATTACH {_literal(str(self.snapshot))} AS snapshot (READ_ONLY)")
         except BaseException:
             con.close()

@@ -38,6 +38,7 @@ from pipelines.fake_github.generator import (
 from pipelines.fake_github.server import FakeGitHubServer
 from pipelines.kpi.build import TABLES
 from pipelines.materialize import run_pipeline
+from pipelines.resources import AlertWebhook
 from tests.browser import launch, offline_page
 from tests.conftest import END, TOKEN, raw_resources
 from tests.webhook import Receiver
@@ -548,11 +549,11 @@ def test_alert_text_carries_names_as_slack_text(
             con, "SELECT DISTINCT repo, workflow_name FROM raw.workflow_runs"
         )
     assert assert_table_shape(every) == 2 + sum(len(v) for v in names.values())
-    monkeypatch.delenv("CI_METRICS_DAGSTER_URL", raising=False)  # no link: no < > of ours
     with Receiver() as receiver:
-        monkeypatch.setenv("CI_METRICS_ALERT_WEBHOOK_URL", receiver.url)
+        webhook = {"alerts": AlertWebhook(url=receiver.url)}  # no UI link: no < > of ours
         sensor = alerts.build_check_alert_sensor(check_keys(kpi_target_checks))
-        sensor.evaluate_tick(build_sensor_context(instance=pipeline.instance, cursor=None))
+        context = build_sensor_context(instance=pipeline.instance, cursor=None, resources=webhook)
+        sensor.evaluate_tick(context)
     failed = [e for e in targets if not e.passed]
     assert len(receiver.bodies) == len(failed) >= 1
     listed = 0

@@ -164,7 +164,7 @@ def test_no_secret_reaches_any_output(
         "CI_METRICS_ALERT_WEBHOOK_URL": dead_hook,
     }.items():
         monkeypatch.setenv(key, value)
-    from pipelines.definitions import resources
+    from pipelines.definitions import build, resources
 
     world = generate(WORLD)
     raised: list[BaseException] = []
@@ -198,11 +198,16 @@ def test_no_secret_reaches_any_output(
         ]
 
         # alerts: first to a webhook nobody listens on, then to the receiver
-        check_sensor = next(s for s in alerts.alert_sensors if s.name == "asset_check_alerts")
+        # (the sensors of the code location, their webhook resolved from the environment)
+        defs = build()
+        check_sensor = next(s for s in defs.sensors if s.name == "asset_check_alerts")
+        failure_sensor = next(s for s in defs.sensors if s.name == "pipeline_run_failure_alerts")
 
         def tick(cursor: str | None) -> str | None:
             data = check_sensor.evaluate_tick(
-                build_sensor_context(instance=instance, cursor=cursor)
+                build_sensor_context(
+                    instance=instance, cursor=cursor, resources={"alerts": defs.resources["alerts"]}
+                )
             )
             sensor_out.extend([str(data.skip_message), str(data.cursor), repr(data)])
             return data.cursor
@@ -213,8 +218,9 @@ def test_no_secret_reaches_any_output(
                 dagster_event=failure,
                 dagster_instance=instance,
                 dagster_run=failed_run,
+                resources={"alerts": defs.resources["alerts"]},
             ).for_run_failure()
-            alerts.pipeline_run_failure_alerts(context)
+            failure_sensor(context)
 
         cursor = tick(None)
         run_failure_alert()
@@ -337,11 +343,9 @@ def test_webhook_url_in_any_form_stays_out_of_logs(
     caplog.set_level(logging.DEBUG)
     with Receiver(HOOK_PATH) as receiver:
         live = WEBHOOK_FORMS[form](receiver.url)
-        monkeypatch.setenv("CI_METRICS_ALERT_WEBHOOK_URL", live)
-        delivered = alerts.send_alert("check failed")
+        delivered = alerts.send_alert("check failed", webhook_url=live)
         dead = WEBHOOK_FORMS[form](f"http://127.0.0.1:{free_port()}{HOOK_PATH}")
-        monkeypatch.setenv("CI_METRICS_ALERT_WEBHOOK_URL", dead)
-        undelivered = alerts.send_alert("check failed", retries=2)
+        undelivered = alerts.send_alert("check failed", webhook_url=dead, retries=2)
     assert delivered and not undelivered
     assert [body for _, body in receiver.posts] == [{"text": "check failed"}]
     assert receiver.posts[0][0].startswith(HOOK_PATH)
