@@ -1,8 +1,10 @@
-"""KPI target checks: one WARN check per KPI of the catalogue on ``kpi.targets``.
+"""KPI target checks: one WARN check per KPI of the catalogue on ``kpi.target_status``.
 
-Each reads the latest day of ``kpi.targets`` (so it is evaluated once per run, whatever
-range the run covers) and warns when a repo breaches the target; it never blocks, since a
-slow CI is news, not broken data. The raw tables' rules are in ``assets/raw_checks.py``.
+Each reads ``kpi.target_status``, the targets as of the last run's last day. They run in a
+``kpi_target_checks`` run of their own after that run (``pipelines/jobs.py``), so each is
+evaluated once however many days the range had. A check warns when a repo breaches the
+target; it never blocks, since a slow CI is news, not broken data. The raw tables' rules
+are in ``assets/raw_checks.py``.
 """
 
 from collections.abc import Sequence
@@ -89,9 +91,9 @@ def worst_workflows(
 
 def _target_check(target: Target) -> AssetChecksDefinition:
     @asset_check(
-        asset=kpi_key("targets"),
+        asset=kpi_key("target_status"),
         name=f"{target.kpi}_target",
-        description=f"KPI target: {target.description} (latest day of kpi.targets).",
+        description=f"KPI target: {target.description} (7 days to the run's last day).",
         blocking=False,
     )
     def _check(
@@ -105,10 +107,10 @@ def _target_check(target: Target) -> AssetChecksDefinition:
 def evaluate_target(
     duckdb: DuckDBStore, target: Target, config: KpiConfig = DEFAULT_CONFIG
 ) -> AssetCheckResult:
-    """Warn when any repo breaches ``target`` on the latest day of ``kpi.targets``."""
+    """Warn when any repo breaches ``target`` in ``kpi.target_status``."""
     with duckdb.connect(read_only=True) as con:
         (day,) = con.execute(
-            "SELECT max(day) FROM kpi.targets WHERE kpi = ?", [target.kpi]
+            "SELECT max(day) FROM kpi.target_status WHERE kpi = ?", [target.kpi]
         ).fetchone()
         if day is None:
             return AssetCheckResult(
@@ -118,7 +120,7 @@ def evaluate_target(
             )
         rows = con.execute(
             "SELECT repo, value, target, comparator, baseline_value, window_value, status "
-            "FROM kpi.targets WHERE kpi = ? AND day = ? "
+            "FROM kpi.target_status WHERE kpi = ? AND day = ? "
             "ORDER BY status = 'breach' DESC, "
             "CASE WHEN comparator = '<' THEN value ELSE -value END DESC NULLS LAST, repo",
             [target.kpi, day],
@@ -127,7 +129,7 @@ def evaluate_target(
         per_repo = markdown_table(
             con,
             "SELECT repo, value, target, comparator, baseline_value, window_value, status "
-            "FROM kpi.targets WHERE kpi = ? AND day = ? ORDER BY repo",
+            "FROM kpi.target_status WHERE kpi = ? AND day = ? ORDER BY repo",
             [target.kpi, day],
         )
         worst_rows = worst_workflows(con, target, Period(window_start, day), config)

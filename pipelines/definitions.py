@@ -23,7 +23,12 @@ from pipelines import settings
 from pipelines.alerts import build_alert_sensors
 from pipelines.dead_runs_sensor import dead_runs_sensor
 from pipelines.drop_folder import ingest_test_files_job, junit_drop_folder
-from pipelines.jobs import daily_pipeline_job, extract_github_job, window_reports_job
+from pipelines.jobs import (
+    daily_pipeline_job,
+    extract_github_job,
+    kpi_target_checks_job,
+    window_reports_job,
+)
 from pipelines.partitions import FRESHNESS_POLICY, daily_partitions_from
 from pipelines.resources import (
     AlertWebhook,
@@ -35,6 +40,7 @@ from pipelines.resources import (
 )
 from pipelines.runs_sensor import build_runs_sensor
 from pipelines.schedules import build_schedules
+from pipelines.target_checks_sensor import kpi_target_checks_after_runs
 
 
 def _str(setting: settings.Setting) -> str | EnvVar:
@@ -111,6 +117,7 @@ def build() -> Definitions:
         junit_drop_folder,
         *build_alert_sensors(alerted_checks()),
         dead_runs_sensor,
+        kpi_target_checks_after_runs,
     ]
     schedules = build_schedules(
         partitions.start.date(),
@@ -120,7 +127,13 @@ def build() -> Definitions:
     definitions = Definitions(
         assets=[github_workflow_runs, github_workflow_jobs, test_results, *kpi_assets, dashboard],
         asset_checks=kpi_target_checks,
-        jobs=[extract_github_job, daily_pipeline_job, window_reports_job, ingest_test_files_job],
+        jobs=[
+            extract_github_job,
+            daily_pipeline_job,
+            window_reports_job,
+            kpi_target_checks_job,
+            ingest_test_files_job,
+        ],
         schedules=schedules,
         sensors=sensors,
         resources=resources(),

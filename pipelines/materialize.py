@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
 from dagster import (
@@ -21,6 +21,7 @@ from dagster import (
     DagsterRunStatus,
     Definitions,
     ExecuteInProcessResult,
+    JobDefinition,
     RunsFilter,
     define_asset_job,
 )
@@ -126,30 +127,64 @@ def materialize_range(
     With ``progress``, Dagster's console logger is quiet and ``progress`` prints a line per
     step instead; the run's event log is stored on the instance either way."""
     from assets.github import github_workflow_jobs, github_workflow_runs
-    from pipelines.definitions import configure
-    from pipelines.definitions import resources as configured
 
     if assets is None:
         assets = [github_workflow_runs, github_workflow_jobs]
+    job = _job(define_asset_job(RANGE_JOB), assets, resources)
+    tags = range_tags(first, last)
+    title = f"Materializing {first} … {last}"
+    return _execute(job, assets, tags, instance, raise_on_error, progress, title)
+
+
+def run_target_checks(
+    *,
+    resources: Mapping[str, object] | None = None,
+    instance: DagsterInstance | None = None,
+    raise_on_error: bool = True,
+    progress: StepProgress | None = None,
+) -> ExecuteInProcessResult:
+    """The KPI target checks over ``kpi.target_status`` as the last run left it, in a run of
+    their own (the ``kpi_target_checks`` job), so each is evaluated once."""
+    from assets.kpi import kpi_assets
+    from assets.target_checks import kpi_target_checks
+    from pipelines.jobs import kpi_target_checks_job
+
+    job = _job(kpi_target_checks_job, [*kpi_assets, *kpi_target_checks], resources)
+    title = "Checking the KPI targets"
+    return _execute(job, kpi_target_checks, {}, instance, raise_on_error, progress, title)
+
+
+def _job(job: Any, assets: list, resources: Mapping[str, object] | None) -> JobDefinition:
+    """``job`` (a ``define_asset_job``) over ``assets`` with the configured resources,
+    overridden by ``resources``."""
+    from pipelines.definitions import configure
+    from pipelines.definitions import resources as configured
+
+    defs = configure(
+        Definitions(jobs=[job], assets=assets, resources={**configured(), **(resources or {})})
+    )
+    return defs.resolve_job_def(job.name)
+
+
+def _execute(
+    job: JobDefinition,
+    steps: list,
+    tags: Mapping[str, str],
+    instance: DagsterInstance | None,
+    raise_on_error: bool,
+    progress: StepProgress | None,
+    title: str,
+) -> ExecuteInProcessResult:
+    """Execute ``job`` in this process, tagged with it; ``progress`` shows ``steps``."""
     instance = instance or local_instance()
     release_dead_runs(instance)
-    # what dagster.materialize does, with a run id known before the run starts
-    defs = configure(
-        Definitions(
-            jobs=[define_asset_job(RANGE_JOB)],
-            assets=assets,
-            resources={**configured(), **(resources or {})},
-        )
-    )
-    job = defs.resolve_job_def(RANGE_JOB)
-    tags = {**range_tags(first, last), **process_tags()}
+    tags = {**tags, **process_tags()}
     if progress is None:
         return job.execute_in_process(instance=instance, tags=tags, raise_on_error=raise_on_error)
     from pipelines.progress import QUIET_RUN_CONFIG, step_labels
 
     run_id = str(uuid4())
-    title = f"Materializing {first} … {last}"
-    with progress.watching(instance, run_id, step_labels(assets), title):
+    with progress.watching(instance, run_id, step_labels(steps), title):
         return job.execute_in_process(
             run_config=QUIET_RUN_CONFIG,
             instance=instance,
@@ -167,24 +202,19 @@ def run_pipeline(
     instance: DagsterInstance,
     progress: StepProgress | None = None,
 ) -> list[ExecuteInProcessResult]:
-    """What the daily schedule does, for ``first`` … ``last``: one ranged run of the whole
-    graph (raw data, test results, per-day KPIs, then the window tables and the dashboard
-    as of ``last``), with every check. A list, one result per run launched. ``progress``:
-    see :func:`materialize_range`."""
+    """What the daily schedule and its checks sensor do, for ``first`` … ``last``: one
+    ranged run of the whole graph (raw data, test results, per-day KPIs, then the window
+    tables and the dashboard as of ``last``) with the raw data checks, then, when it
+    succeeded, a run of the KPI target checks. A list, one result per run launched.
+    ``progress``: see :func:`materialize_range`."""
     from assets.dashboard import dashboard
     from assets.github import github_workflow_jobs, github_workflow_runs
     from assets.kpi import kpi_assets
-    from assets.target_checks import kpi_target_checks
     from assets.test_results import test_results
 
     assets = [github_workflow_runs, github_workflow_jobs, test_results, *kpi_assets, dashboard]
-    return [
-        materialize_range(
-            first,
-            last,
-            resources=resources,
-            instance=instance,
-            assets=[*assets, *kpi_target_checks],
-            progress=progress,
-        )
-    ]
+    ranged = materialize_range(
+        first, last, resources=resources, instance=instance, assets=assets, progress=progress
+    )
+    checks = run_target_checks(resources=resources, instance=instance, progress=progress)
+    return [ranged, checks]

@@ -39,7 +39,7 @@ WARNING = 30  # logging.WARNING, without importing logging for one constant
 
 def step_labels(assets: Sequence[AssetsDefinition]) -> dict[str, str]:
     """Step key -> what the step materializes or checks (``kpi/targets``,
-    ``kpi/targets:pr_validation_avg_s_target``), as Dagster spells asset and check keys.
+    ``kpi/target_status:pr_validation_avg_s_target``), as Dagster spells asset and check keys.
     An asset's own checks run in its step: its line says whether they passed."""
     labels = {}
     for a in assets:

@@ -133,8 +133,9 @@ def test_kpi_target_breach_alert_carries_value_and_target(receiver: Receiver, db
         con.execute("INSERT INTO meta.jobs_fetched VALUES ('o/r', 1, 1, now()::TIMESTAMP)")
     instance = DagsterInstance.ephemeral()
     per_day = [a for a in kpi_assets if TABLES_BY_NAME[a.key.path[-1]].per_day]
+    status = next(a for a in kpi_assets if a.key == kpi_key("target_status"))
     result = materialize(
-        [*per_day, *kpi_target_checks],
+        [*per_day, status, *kpi_target_checks],
         partition_key=DAY,
         instance=instance,
         resources={"duckdb": db, "kpi_settings": KpiSettings()},  # no baseline
@@ -216,6 +217,6 @@ def test_the_alert_sensor_watches_every_check_of_the_code_location() -> None:
 
     watched = set(alerted_checks())
     assert watched == set(defs.resolve_asset_graph().asset_check_keys)
-    assert AssetCheckKey(kpi_key("targets"), "test_flakiness_rate_target") in watched
+    assert AssetCheckKey(kpi_key("target_status"), "test_flakiness_rate_target") in watched
     assert AssetCheckKey(AssetKey("test_results"), "test_results_linked_to_run") in watched
     assert len(watched) == 6 + 14  # 6 targets; 12 rules, volume, jobs read

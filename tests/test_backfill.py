@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance
 
+from assets.target_checks import check_keys, kpi_target_checks
 from pipelines.fake_github.generator import FakeConfig, generate
 from pipelines.fake_github.server import FakeGitHubServer
 from pipelines.materialize import run_pipeline
@@ -32,15 +33,28 @@ def server():
         yield server
 
 
+def assert_each_target_check_ran_once(instance: DagsterInstance) -> None:
+    """A ranged run evaluates each KPI target check once: one completed execution, none
+    left planned for the days of the range."""
+    for key in check_keys(kpi_target_checks):
+        history = instance.event_log_storage.get_asset_check_execution_history(key, limit=20)
+        assert [(r.status.value, r.partition) for r in history] in (
+            [("SUCCEEDED", None)],
+            [("FAILED", None)],
+        ), key
+
+
 def test_a_range_equals_its_days_run_one_by_one(server, tmp_path, monkeypatch):
     monkeypatch.setenv("CI_METRICS_OUTPUT_DIR", str(tmp_path / "reports"))
     ranged, daily = tmp_path / "ranged.duckdb", tmp_path / "daily.duckdb"
     with DagsterInstance.ephemeral() as instance:
-        [result] = run_pipeline(
+        ranged_run, checks_run = run_pipeline(
             FIRST, LAST, resources=raw_resources(server, ranged), instance=instance
         )
-        assert result.success
-        assert len(instance.get_run_records()) == 1  # the whole range, one run
+        assert ranged_run.success and checks_run.success
+        # the whole range, one run; then the target checks, once each
+        assert len(instance.get_run_records()) == 2
+        assert_each_target_check_ran_once(instance)
         day = FIRST
         while day <= LAST:
             for r in run_pipeline(

@@ -159,3 +159,48 @@ def test_enterprise_server_api_prefix(tmp_path: Path) -> None:
     with store.connect(tmp_path / "ghes.duckdb", read_only=True) as con:
         runs = con.execute("SELECT count(DISTINCT run_id) FROM raw.workflow_runs").fetchone()[0]
     assert runs == len(world.runs_created_between(day, day))
+
+
+def test_target_checks_follow_each_pipeline_run_once() -> None:
+    """The checks sensor watches the jobs that rebuild kpi.target_status and asks for one
+    kpi_target_checks run per finished run; those jobs plan no target check themselves."""
+    from dagster import (
+        DagsterEventType,
+        DagsterInstance,
+        RunStatusChangeRecordsFilter,
+        asset,
+        build_run_status_sensor_context,
+        materialize,
+    )
+
+    from pipelines.target_checks_sensor import kpi_target_checks_after_runs as sensor
+
+    assert sensor in list(defs.sensors)
+    checks_job = defs.resolve_job_def("kpi_target_checks")
+    assert sensor.job_name == checks_job.name and checks_job.partitions_def is None
+    target_step = "kpi__target_status_"
+    assert len([n for n in checks_job.graph.node_dict if n.startswith(target_step)]) == 6
+    assert len(checks_job.graph.node_dict) == 6
+    for name in ("daily_pipeline", "window_reports"):
+        steps = defs.resolve_job_def(name).graph.node_dict
+        assert "kpi__target_status" in steps, name  # the table, without its checks
+        assert not any(n.startswith(target_step) for n in steps), name
+
+    @asset
+    def anything() -> None:
+        return None
+
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize([anything], instance=instance)
+        run = instance.get_run_by_id(result.run_id)
+        [record] = instance.fetch_run_status_changes(
+            RunStatusChangeRecordsFilter(event_type=DagsterEventType.RUN_SUCCESS), limit=1
+        ).records
+        context = build_run_status_sensor_context(
+            sensor_name=sensor.name,
+            dagster_event=record.event_log_entry.dagster_event,
+            dagster_instance=instance,
+            dagster_run=run,
+        )
+        request = sensor(context)
+    assert request.run_key == f"targets-after:{run.run_id}"

@@ -1,6 +1,6 @@
 """The tables of schema ``kpi``: how each is built, in build order.
 
-Three kinds:
+Four kinds:
 
 - **facts** (``run_facts``, ``test_units_daily``): SQL over the raw tables, one row per run
   or per test, commit and day, with the dimensions every filter needs. Every KPI is an
@@ -10,6 +10,8 @@ Three kinds:
   that read tables. They compute nothing themselves.
 - **window tables** (``test_stats``, ``slow_tests``, …): one window ending ``as_of``, SQL
   over ``raw.test_results``.
+- **as-of tables** (``target_status``): the rows of a per-day table on one day, so what
+  reads "the latest" (the target checks) reads a table of its own, unpartitioned.
 
 Per-day tables are rebuilt for a range of days by deleting and reinserting exactly those
 days in one transaction, so re-running is idempotent and a reader never sees half a range.
@@ -34,7 +36,7 @@ from pipelines.kpi.catalogue import TARGET_WINDOW_DAYS
 from pipelines.kpi.config import DEFAULT_CONFIG, KpiConfig
 from pipelines.kpi.filters import ALL_RUNS, Filters, Period, Windows
 
-Kind = Literal["facts", "per_day", "window"]
+Kind = Literal["facts", "per_day", "window", "as_of"]
 Source = Literal["runs", "jobs", "tests"]
 
 _TYPES = {
@@ -59,7 +61,8 @@ class KpiTable:
 
     @property
     def per_day(self) -> bool:
-        return self.kind != "window"
+        """Partitioned by day; the rest ("window", "as_of") are rebuilt whole as of a day."""
+        return self.kind not in ("window", "as_of")
 
 
 def _t(name: str, kind: Kind, sources: str, reads: str, description: str) -> KpiTable:
@@ -152,6 +155,14 @@ TABLES: tuple[KpiTable, ...] = (
         "",
         "run_facts test_units_daily",
         "One row per repo, day and KPI target over the 7-day window ending that day.",
+    ),
+    _t(
+        "target_status",
+        "as_of",
+        "",
+        "targets",
+        "Each KPI target per repo as of the run's last day (the latest day of kpi.targets "
+        "up to it); the target checks read it.",
     ),
     _t(
         "workflow_trends",
