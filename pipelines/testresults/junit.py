@@ -7,7 +7,8 @@ so billion-laughs and external-entity files never expand or fetch anything.
 
 One dialect-tolerant pass covers pytest (xunit1/xunit2, rerunfailures),
 Surefire (``flaky*``/``rerun*``), Gradle, JUnit 5, jest, mocha, Go, PHPUnit,
-CTest, Bazel and Nette Tester: they differ only in which attributes they fill.
+GoogleTest, CTest, Catch2, Bazel and Nette Tester: they differ only in which
+attributes they fill.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ _TEXT_CAP = 8 * MESSAGE_MAX_CHARS  # enough text to find a first line; bodies ca
 # Direct children of <testcase> that decide its outcome; failure beats error beats skip.
 _FINAL_TAGS = {"failure": FAILED, "error": ERROR, "skipped": SKIPPED}
 _RANK = {PASSED: 0, SKIPPED: 1, ERROR: 2, FAILED: 3}
+# A testcase without such a child is still `skipped` when its `status` attribute says it
+# never ran (GoogleTest `notrun`, CTest `disabled`/`notrun`, and the like), any case.
+_NOT_RUN_STATUSES = frozenset({"disabled", "notrun", "skipped", "ignored"})
 # Surefire's retries: each one is an earlier execution, stored as its own `rerun` row.
 _RERUN_TAGS = frozenset({"flakyFailure", "flakyError", "rerunFailure", "rerunError"})
 _ROOTS = frozenset({"testsuites", "testsuite"})
@@ -216,7 +220,7 @@ class _Reader:
             reader._other_start(name, attrs)
 
         def end(name: str) -> None:
-            nonlocal case, depth, n
+            nonlocal case, depth, n, outcome
             if case is None:
                 if name == "testsuite" or name == "property":
                     reader._other_end(name)
@@ -229,6 +233,15 @@ class _Reader:
                 depth -= 1
                 return
             attrs, case = case, None
+            if outcome is PASSED:
+                status = attrs.get("status")
+                # "run" is what GoogleTest, CTest and Catch2 write for every test that ran.
+                if (
+                    status is not None
+                    and status != "run"
+                    and status.strip().lower() in _NOT_RUN_STATUSES
+                ):
+                    outcome = SKIPPED
             suite = suites[-1] if suites else reader.no_suite
             classname = attrs.get("classname")
             if classname is None:
