@@ -12,7 +12,7 @@ import pytest
 from pipelines.testresults.junit import JUnitParseError, parse_junit, parse_timestamp
 from pipelines.testresults.rows import MESSAGE_MAX_CHARS, RunContext
 from tests import corpus
-from tests.corpus import needs_corpus
+from tests.corpus import corpus_params, needs_corpus
 
 CORPUS = corpus.JUNIT
 CORPUS_FILES = sorted(CORPUS.glob("*.xml"))
@@ -89,7 +89,7 @@ def test_corpus_is_complete() -> None:
     assert {p.name for p in CORPUS_FILES} == set(PROVENANCE_TESTCASES)
 
 
-@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.stem[:40])
+@pytest.mark.parametrize("path", corpus_params(CORPUS_FILES), ids=lambda p: p.stem[:40])
 def test_every_corpus_file_parses_to_one_row_per_execution(path: Path) -> None:
     cases, expected = reference_counts(path)
     assert cases == PROVENANCE_TESTCASES[path.name]
