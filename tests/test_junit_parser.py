@@ -450,3 +450,37 @@ def test_outcome_child_precedence(
     (row,) = parse_junit("t.xml", xml.encode()).rows
     first = children.index(winner)
     assert (row.outcome, row.message) == (expected, f"{winner} {first}")
+
+
+def test_ids_and_modules_per_suite_kind_and_bounded_names() -> None:
+    long_class = "pkg.mod." + "K" * 2000
+    long_name = "t" * 2000
+    xml = (
+        '<testsuites><testsuite name="pytest">'
+        '<testcase classname="tests.test_a.TestX" name="a"/>'
+        f'<testcase classname="{long_class}" name="{long_name}"/>'
+        '<testcase classname="tests.test_a.TestX" file="tests/test_a.py" name="b"/>'
+        '<testcase name="no_class"/><testcase classname="tests.test_a.TestX"/>'
+        '</testsuite><testsuite name="other">'
+        '<testcase classname="tests.test_a.TestX" name="a"/>'
+        "</testsuite></testsuites>"
+    )
+    rows = parse_junit("t.xml", xml.encode()).rows
+    got = [(r.test_id, r.module, r.classname, r.name, r.file) for r in rows]
+    short_class, short_name = rows[1].classname, rows[1].name
+    assert len(short_class) == len(short_name) == 1024 and short_class.startswith("pkg.mod.K")
+    assert got == [
+        ("tests.test_a.TestX::a", "tests.test_a", "tests.test_a.TestX", "a", None),
+        (f"{short_class}::{short_name}", "pkg.mod", short_class, short_name, None),
+        (
+            "tests/test_a.py::tests.test_a.TestX::b",
+            "tests/test_a.py",
+            "tests.test_a.TestX",
+            "b",
+            "tests/test_a.py",
+        ),
+        ("::no_class", None, None, "no_class", None),
+        ("tests.test_a.TestX::", "tests.test_a", "tests.test_a.TestX", None, None),
+        # not a pytest suite: the module is the whole classname
+        ("tests.test_a.TestX::a", "tests.test_a.TestX", "tests.test_a.TestX", "a", None),
+    ]

@@ -128,14 +128,15 @@ def _message(attrs: dict[str, str], text: list[str] | None) -> str | None:
 
 
 class _Suite:
-    __slots__ = ("hostname", "modules", "name", "pending", "pytest", "report_time")
+    __slots__ = ("hostname", "ids", "name", "pending", "pytest", "report_time")
 
     def __init__(self, name, pytest, report_time, hostname):
         self.name = name
         self.pytest = pytest
         self.report_time = report_time
         self.hostname = hostname
-        self.modules: dict[str | None, str | None] = {}  # classname -> module
+        # classname as read -> (classname as stored, its module, test id prefix "classname::")
+        self.ids: dict[str | None, tuple[str | None, str | None, str]] = {}
         self.pending: dict[str, int] = {}  # test id -> seq of its last failed/errored entry
 
 
@@ -153,8 +154,8 @@ class _Reader:
         self.source = source
         self.meta = ReportMeta()
         self.batch: list[tuple] = []
-        self.suites: list[_Suite] = []
         self.no_suite = _Suite(None, False, None, None)
+        self.suites: list[_Suite] = [self.no_suite]  # the innermost open suite last
         self.root_name: str | None = None
         self.seen_root = False
         self.child: str | None = None  # the open outcome/rerun child of the testcase
@@ -186,6 +187,7 @@ class _Reader:
         reader = self
         suites = self.suites
         append = self.batch.append
+        reruns = self.reruns
         rerun_seqs = self.meta.rerun_seqs
         case: dict[str, str] | None = None
         depth = 0
@@ -242,31 +244,29 @@ class _Reader:
                     and status.strip().lower() in _NOT_RUN_STATUSES
                 ):
                     outcome = SKIPPED
-            suite = suites[-1] if suites else reader.no_suite
+            suite = suites[-1]
             classname = attrs.get("classname")
             if classname is None:
                 classname = attrs.get("class")
+            try:
+                classname, module, prefix = suite.ids[classname]
+            except KeyError:
+                classname, module, prefix = reader._class_ids(suite, classname)
             tname = attrs.get("name")
+            if tname is None:
+                test_id = prefix
+            else:
+                if len(tname) > MAX_NAME_CHARS:
+                    tname = bounded(tname)
+                test_id = prefix + tname
             file = attrs.get("file")
-            if classname is not None and len(classname) > MAX_NAME_CHARS:
-                classname = bounded(classname)
-            if tname is not None and len(tname) > MAX_NAME_CHARS:
-                tname = bounded(tname)
-            if file is not None and len(file) > MAX_NAME_CHARS:
-                file = bounded(file)
             if file:
+                if len(file) > MAX_NAME_CHARS:
+                    file = bounded(file)
                 module = file
-                test_id = f"{file}::{classname or ''}::{tname or ''}"
+                test_id = f"{file}::{test_id}"
             else:
                 file = None
-                test_id = f"{classname or ''}::{tname or ''}"
-                modules = suite.modules
-                try:
-                    module = modules[classname]
-                except KeyError:
-                    module = modules[classname] = module_for(
-                        classname, None, pytest_report=suite.pytest
-                    )
             t = attrs.get("time")
             if t:
                 try:
@@ -278,7 +278,7 @@ class _Reader:
                         duration = None
             else:
                 duration = None
-            if reader.reruns:
+            if reruns:
                 n += reader._emit_reruns(test_id, module, classname, tname, file, suite)
             append(
                 (
@@ -310,6 +310,16 @@ class _Reader:
         return start, end, count
 
     # -- rarer elements -------------------------------------------------------
+    def _class_ids(self, suite: _Suite, raw: str | None) -> tuple[str | None, str | None, str]:
+        """A classname's stored form, module and test id prefix, kept per suite."""
+        classname = raw if raw is None or len(raw) <= MAX_NAME_CHARS else bounded(raw)
+        ids = suite.ids[raw] = (
+            classname,
+            module_for(classname, None, pytest_report=suite.pytest),
+            f"{classname or ''}::",
+        )
+        return ids
+
     def _other_start(self, name: str, attrs: dict[str, str]) -> None:
         if not self.seen_root:
             self.seen_root = True
@@ -334,7 +344,7 @@ class _Reader:
                 self._collect_text("property")
 
     def _suite_start(self, attrs: dict[str, str]) -> None:
-        parent = self.suites[-1] if self.suites else self.no_suite
+        parent = self.suites[-1]
         name = attrs.get("name")
         if name is not None:
             name = bounded(name)
@@ -357,7 +367,7 @@ class _Reader:
 
     def _other_end(self, name: str) -> None:
         if name == "testsuite":
-            if self.suites:
+            if len(self.suites) > 1:  # the bottom one stands for "no suite"
                 self.suites.pop()
         elif self.text_for == "property":
             text = self._stop_text()
@@ -397,7 +407,7 @@ class _Reader:
                 )
             )
         count = len(self.reruns)
-        self.reruns = []
+        self.reruns.clear()  # the same list: the testcase path holds it
         return count
 
     # -- text -----------------------------------------------------------------
