@@ -50,12 +50,16 @@ def _utc(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC).replace(tzinfo=None)
 
 
+def _name_id(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def test_corpus_holds_runs_and_jobs() -> None:
     assert len(_objects("run")) >= 30
     assert len(_objects("job")) >= 5
 
 
-@pytest.mark.parametrize("name,run", _objects("run"), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize("name,run", corpus.corpus_params(_objects("run"), 2), ids=_name_id)
 def test_every_recorded_run_maps_to_a_row(name: str, run: dict) -> None:
     row = run_row("o/r", run, NOW)
     assert row["run_id"] == run["id"]
@@ -72,7 +76,7 @@ def test_every_recorded_run_maps_to_a_row(name: str, run: dict) -> None:
         assert row["actor"] == run["actor"]["login"]
 
 
-@pytest.mark.parametrize("name,job", _objects("job"), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize("name,job", corpus.corpus_params(_objects("job"), 2), ids=_name_id)
 def test_every_recorded_job_maps_to_a_row(name: str, job: dict) -> None:
     row = job_row("o/r", job, run_created_at=None, extracted_at=NOW)
     assert row["job_id"] == job["id"] and row["run_id"] == job["run_id"]

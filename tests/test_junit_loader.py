@@ -349,7 +349,6 @@ def test_odd_values_never_void_the_batch(db_path: Path) -> None:
         assert "plugin file is larger than" in dict(big.quarantined)["big.jsonl"]
 
 
-@needs_corpus
 def test_text_that_is_not_utf8_never_voids_the_batch(db_path: Path, tmp_path: Path) -> None:
     # JSON allows lone surrogates, file systems allow undecodable names: neither is UTF-8
     test = {"type": "test", "file": "tests/test_x.py", "name": "test_b", "outcome": "passed"}
@@ -376,6 +375,7 @@ def test_text_that_is_not_utf8_never_voids_the_batch(db_path: Path, tmp_path: Pa
         assert count(con, "SELECT count(*) FROM raw.ingest_errors") == 1
 
 
+@needs_corpus
 def test_empty_report_is_recorded_as_ingested(db_path: Path) -> None:
     with connect(db_path) as con:
         summary = ingest_files(con, [LOOPY_EMPTY])

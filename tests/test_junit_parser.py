@@ -12,11 +12,12 @@ import pytest
 from pipelines.testresults.junit import JUnitParseError, parse_junit, parse_timestamp
 from pipelines.testresults.rows import MESSAGE_MAX_CHARS, RunContext
 from tests import corpus
-from tests.corpus import needs_corpus
+from tests.corpus import corpus_params, needs_corpus
 
 CORPUS = corpus.JUNIT
 CORPUS_FILES = sorted(CORPUS.glob("*.xml"))
 RETRY_TAGS = {"flakyFailure", "flakyError", "rerunFailure", "rerunError"}
+NOT_RUN_STATUSES = {"disabled", "notrun", "skipped", "ignored"}
 
 # `tc` from junit/PROVENANCE.md: the number of <testcase> elements in each file.
 PROVENANCE_TESTCASES = {
@@ -76,6 +77,8 @@ def reference_counts(path: Path) -> tuple[int, Counter[str]]:
             outcomes["error"] += 1
         elif "skipped" in tags:
             outcomes["skipped"] += 1
+        elif (case.get("status") or "").strip().lower() in NOT_RUN_STATUSES:
+            outcomes["skipped"] += 1
         else:
             outcomes["passed"] += 1
     return cases, +outcomes
@@ -86,7 +89,7 @@ def test_corpus_is_complete() -> None:
     assert {p.name for p in CORPUS_FILES} == set(PROVENANCE_TESTCASES)
 
 
-@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.stem[:40])
+@pytest.mark.parametrize("path", corpus_params(CORPUS_FILES), ids=lambda p: p.stem[:40])
 def test_every_corpus_file_parses_to_one_row_per_execution(path: Path) -> None:
     cases, expected = reference_counts(path)
     assert cases == PROVENANCE_TESTCASES[path.name]
@@ -340,3 +343,144 @@ def test_bare_testsuite_and_empty_suites() -> None:
 def test_wrong_root_is_refused() -> None:
     with pytest.raises(JUnitParseError, match="root element is <html>"):
         parse_junit("page.xml", b"<html><body/></html>")
+
+
+@pytest.mark.parametrize(
+    "status", ["disabled", "notrun", "skipped", "ignored", "NotRun", "DISABLED", " Ignored "]
+)
+def test_a_status_that_says_not_run_makes_a_childless_testcase_skipped(status: str) -> None:
+    xml = (
+        '<testsuite name="s">'
+        f'<testcase classname="Suite" name="DISABLED_x" status="{status}" time="0"/>'
+        f'<testcase classname="Suite" name="y" status="{status}" result="suppressed">'
+        "<system-out>never started</system-out><properties/></testcase>"
+        "</testsuite>"
+    )
+    rows = parse_junit("t.xml", xml.encode()).rows
+    assert [(r.name, r.outcome, r.message) for r in rows] == [
+        ("DISABLED_x", "skipped", None),
+        ("y", "skipped", None),
+    ]
+
+
+def test_googletest_and_ctest_not_run_shapes_are_skipped() -> None:
+    xml = b"""<testsuites name="AllTests"><testsuite name="MathTest">
+    <testcase name="Add" file="m.cc" line="3" status="run" result="completed" time="0.007"
+      classname="MathTest"/>
+    <testcase name="DISABLED_Sub" file="m.cc" line="9" status="notrun" result="suppressed"
+      time="0" classname="MathTest"/>
+    </testsuite><testsuite name="ctest">
+    <testcase name="slow" classname="slow" time="0" status="disabled">
+      <properties><property name="cmake_labels" value="a;b"/></properties>
+      <system-out/></testcase>
+    <testcase name="ok" classname="ok" time="0.5" status="run"><system-out>ok</system-out>
+    </testcase>
+    </testsuite></testsuites>"""
+    rows = parse_junit("t.xml", xml).rows
+    assert [(r.name, r.outcome) for r in rows] == [
+        ("Add", "passed"),
+        ("DISABLED_Sub", "skipped"),
+        ("slow", "skipped"),
+        ("ok", "passed"),
+    ]
+
+
+@pytest.mark.parametrize("status", ["run", "fail", "completed", "", "passed", "skippedish"])
+def test_other_status_values_leave_the_outcome_to_the_children(status: str) -> None:
+    xml = (
+        '<testsuite name="s">'
+        f'<testcase classname="c" name="a" status="{status}"/>'
+        f'<testcase classname="c" name="b" status="{status}"><failure message="m"/></testcase>'
+        "</testsuite>"
+    )
+    rows = parse_junit("t.xml", xml.encode()).rows
+    assert [r.outcome for r in rows] == ["passed", "failed"]
+
+
+@pytest.mark.parametrize("status", ["notrun", "disabled"])
+def test_an_outcome_child_beats_the_status_attribute(status: str) -> None:
+    xml = (
+        '<testsuite name="s">'
+        f'<testcase classname="c" name="f" status="{status}"><failure message="boom"/></testcase>'
+        f'<testcase classname="c" name="e" status="{status}"><error message="bang"/></testcase>'
+        f'<testcase classname="c" name="s" status="{status}"><skipped message="Disabled"/>'
+        "</testcase>"
+        "</testsuite>"
+    )
+    rows = parse_junit("t.xml", xml.encode()).rows
+    assert [(r.outcome, r.message) for r in rows] == [
+        ("failed", "boom"),
+        ("error", "bang"),
+        ("skipped", "Disabled"),
+    ]
+
+
+# Every order of the outcome children: failure beats error beats skipped (kpi-definitions.md),
+# and the message is the winning child's.
+PRECEDENCE = [
+    (("skipped", "failure"), "failed"),
+    (("failure", "skipped"), "failed"),
+    (("error", "failure"), "failed"),
+    (("failure", "error"), "failed"),
+    (("skipped", "error", "failure"), "failed"),
+    (("failure", "error", "skipped"), "failed"),
+    (("error", "skipped", "failure", "error"), "failed"),
+    (("skipped", "error"), "error"),
+    (("error", "skipped"), "error"),
+    (("skipped", "skipped"), "skipped"),
+]
+
+
+@pytest.mark.parametrize(
+    "children,expected", PRECEDENCE, ids=lambda v: "-".join(v) if isinstance(v, tuple) else v
+)
+@pytest.mark.parametrize("with_messages", [True, False], ids=["attribute", "text"])
+def test_outcome_child_precedence(
+    children: tuple[str, ...], expected: str, with_messages: bool
+) -> None:
+    winner = {"failed": "failure", "error": "error", "skipped": "skipped"}[expected]
+    body = "".join(
+        f'<{tag} message="{tag} {i}"/>' if with_messages else f"<{tag}>{tag} {i}\nmore</{tag}>"
+        for i, tag in enumerate(children)
+    )
+    xml = (
+        '<testsuite name="s"><testcase classname="c" name="t" status="notrun">'
+        f"{body}</testcase></testsuite>"
+    )
+    (row,) = parse_junit("t.xml", xml.encode()).rows
+    first = children.index(winner)
+    assert (row.outcome, row.message) == (expected, f"{winner} {first}")
+
+
+def test_ids_and_modules_per_suite_kind_and_bounded_names() -> None:
+    long_class = "pkg.mod." + "K" * 2000
+    long_name = "t" * 2000
+    xml = (
+        '<testsuites><testsuite name="pytest">'
+        '<testcase classname="tests.test_a.TestX" name="a"/>'
+        f'<testcase classname="{long_class}" name="{long_name}"/>'
+        '<testcase classname="tests.test_a.TestX" file="tests/test_a.py" name="b"/>'
+        '<testcase name="no_class"/><testcase classname="tests.test_a.TestX"/>'
+        '</testsuite><testsuite name="other">'
+        '<testcase classname="tests.test_a.TestX" name="a"/>'
+        "</testsuite></testsuites>"
+    )
+    rows = parse_junit("t.xml", xml.encode()).rows
+    got = [(r.test_id, r.module, r.classname, r.name, r.file) for r in rows]
+    short_class, short_name = rows[1].classname, rows[1].name
+    assert len(short_class) == len(short_name) == 1024 and short_class.startswith("pkg.mod.K")
+    assert got == [
+        ("tests.test_a.TestX::a", "tests.test_a", "tests.test_a.TestX", "a", None),
+        (f"{short_class}::{short_name}", "pkg.mod", short_class, short_name, None),
+        (
+            "tests/test_a.py::tests.test_a.TestX::b",
+            "tests/test_a.py",
+            "tests.test_a.TestX",
+            "b",
+            "tests/test_a.py",
+        ),
+        ("::no_class", None, None, "no_class", None),
+        ("tests.test_a.TestX::", "tests.test_a", "tests.test_a.TestX", None, None),
+        # not a pytest suite: the module is the whole classname
+        ("tests.test_a.TestX::a", "tests.test_a.TestX", "tests.test_a.TestX", "a", None),
+    ]

@@ -7,7 +7,8 @@ so billion-laughs and external-entity files never expand or fetch anything.
 
 One dialect-tolerant pass covers pytest (xunit1/xunit2, rerunfailures),
 Surefire (``flaky*``/``rerun*``), Gradle, JUnit 5, jest, mocha, Go, PHPUnit,
-CTest, Bazel and Nette Tester: they differ only in which attributes they fill.
+GoogleTest, CTest, Catch2, Bazel and Nette Tester: they differ only in which
+attributes they fill.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ _TEXT_CAP = 8 * MESSAGE_MAX_CHARS  # enough text to find a first line; bodies ca
 # Direct children of <testcase> that decide its outcome; failure beats error beats skip.
 _FINAL_TAGS = {"failure": FAILED, "error": ERROR, "skipped": SKIPPED}
 _RANK = {PASSED: 0, SKIPPED: 1, ERROR: 2, FAILED: 3}
+# A testcase without such a child is still `skipped` when its `status` attribute says it
+# never ran (GoogleTest `notrun`, CTest `disabled`/`notrun`, and the like), any case.
+_NOT_RUN_STATUSES = frozenset({"disabled", "notrun", "skipped", "ignored"})
 # Surefire's retries: each one is an earlier execution, stored as its own `rerun` row.
 _RERUN_TAGS = frozenset({"flakyFailure", "flakyError", "rerunFailure", "rerunError"})
 _ROOTS = frozenset({"testsuites", "testsuite"})
@@ -124,14 +128,15 @@ def _message(attrs: dict[str, str], text: list[str] | None) -> str | None:
 
 
 class _Suite:
-    __slots__ = ("hostname", "modules", "name", "pending", "pytest", "report_time")
+    __slots__ = ("hostname", "ids", "name", "pending", "pytest", "report_time")
 
     def __init__(self, name, pytest, report_time, hostname):
         self.name = name
         self.pytest = pytest
         self.report_time = report_time
         self.hostname = hostname
-        self.modules: dict[str | None, str | None] = {}  # classname -> module
+        # classname as read -> (classname as stored, its module, test id prefix "classname::")
+        self.ids: dict[str | None, tuple[str | None, str | None, str]] = {}
         self.pending: dict[str, int] = {}  # test id -> seq of its last failed/errored entry
 
 
@@ -149,8 +154,8 @@ class _Reader:
         self.source = source
         self.meta = ReportMeta()
         self.batch: list[tuple] = []
-        self.suites: list[_Suite] = []
         self.no_suite = _Suite(None, False, None, None)
+        self.suites: list[_Suite] = [self.no_suite]  # the innermost open suite last
         self.root_name: str | None = None
         self.seen_root = False
         self.child: str | None = None  # the open outcome/rerun child of the testcase
@@ -182,6 +187,7 @@ class _Reader:
         reader = self
         suites = self.suites
         append = self.batch.append
+        reruns = self.reruns
         rerun_seqs = self.meta.rerun_seqs
         case: dict[str, str] | None = None
         depth = 0
@@ -216,7 +222,7 @@ class _Reader:
             reader._other_start(name, attrs)
 
         def end(name: str) -> None:
-            nonlocal case, depth, n
+            nonlocal case, depth, n, outcome
             if case is None:
                 if name == "testsuite" or name == "property":
                     reader._other_end(name)
@@ -229,31 +235,38 @@ class _Reader:
                 depth -= 1
                 return
             attrs, case = case, None
-            suite = suites[-1] if suites else reader.no_suite
+            if outcome is PASSED:
+                status = attrs.get("status")
+                # "run" is what GoogleTest, CTest and Catch2 write for every test that ran.
+                if (
+                    status is not None
+                    and status != "run"
+                    and status.strip().lower() in _NOT_RUN_STATUSES
+                ):
+                    outcome = SKIPPED
+            suite = suites[-1]
             classname = attrs.get("classname")
             if classname is None:
                 classname = attrs.get("class")
+            try:
+                classname, module, prefix = suite.ids[classname]
+            except KeyError:
+                classname, module, prefix = reader._class_ids(suite, classname)
             tname = attrs.get("name")
+            if tname is None:
+                test_id = prefix
+            else:
+                if len(tname) > MAX_NAME_CHARS:
+                    tname = bounded(tname)
+                test_id = prefix + tname
             file = attrs.get("file")
-            if classname is not None and len(classname) > MAX_NAME_CHARS:
-                classname = bounded(classname)
-            if tname is not None and len(tname) > MAX_NAME_CHARS:
-                tname = bounded(tname)
-            if file is not None and len(file) > MAX_NAME_CHARS:
-                file = bounded(file)
             if file:
+                if len(file) > MAX_NAME_CHARS:
+                    file = bounded(file)
                 module = file
-                test_id = f"{file}::{classname or ''}::{tname or ''}"
+                test_id = f"{file}::{test_id}"
             else:
                 file = None
-                test_id = f"{classname or ''}::{tname or ''}"
-                modules = suite.modules
-                try:
-                    module = modules[classname]
-                except KeyError:
-                    module = modules[classname] = module_for(
-                        classname, None, pytest_report=suite.pytest
-                    )
             t = attrs.get("time")
             if t:
                 try:
@@ -265,7 +278,7 @@ class _Reader:
                         duration = None
             else:
                 duration = None
-            if reader.reruns:
+            if reruns:
                 n += reader._emit_reruns(test_id, module, classname, tname, file, suite)
             append(
                 (
@@ -297,6 +310,16 @@ class _Reader:
         return start, end, count
 
     # -- rarer elements -------------------------------------------------------
+    def _class_ids(self, suite: _Suite, raw: str | None) -> tuple[str | None, str | None, str]:
+        """A classname's stored form, module and test id prefix, kept per suite."""
+        classname = raw if raw is None or len(raw) <= MAX_NAME_CHARS else bounded(raw)
+        ids = suite.ids[raw] = (
+            classname,
+            module_for(classname, None, pytest_report=suite.pytest),
+            f"{classname or ''}::",
+        )
+        return ids
+
     def _other_start(self, name: str, attrs: dict[str, str]) -> None:
         if not self.seen_root:
             self.seen_root = True
@@ -321,7 +344,7 @@ class _Reader:
                 self._collect_text("property")
 
     def _suite_start(self, attrs: dict[str, str]) -> None:
-        parent = self.suites[-1] if self.suites else self.no_suite
+        parent = self.suites[-1]
         name = attrs.get("name")
         if name is not None:
             name = bounded(name)
@@ -344,7 +367,7 @@ class _Reader:
 
     def _other_end(self, name: str) -> None:
         if name == "testsuite":
-            if self.suites:
+            if len(self.suites) > 1:  # the bottom one stands for "no suite"
                 self.suites.pop()
         elif self.text_for == "property":
             text = self._stop_text()
@@ -384,7 +407,7 @@ class _Reader:
                 )
             )
         count = len(self.reruns)
-        self.reruns = []
+        self.reruns.clear()  # the same list: the testcase path holds it
         return count
 
     # -- text -----------------------------------------------------------------
