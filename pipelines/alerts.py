@@ -33,6 +33,8 @@ from dagster import (
 )
 
 from pipelines.dagster_adapter import COMPLETED_STATUSES
+from pipelines.kpi import formatting
+from pipelines.kpi.catalogue import KPIS
 from pipelines.resources import AlertWebhook
 
 logger = logging.getLogger(__name__)
@@ -170,6 +172,29 @@ def _worst_lines(worst: object) -> list[str]:
     return lines
 
 
+def _measured_lines(metadata: dict[str, object]) -> list[str]:
+    """Value, target, status, window and violations; a KPI's value and target in its unit,
+    as the dashboard shows them (``5m 00s``, ``< 2m 00s``, ``4.7 %``)."""
+    kpi = KPIS.get(str(metadata.get("kpi")))
+    lines = []
+    for key in ("value", "target", "comparator", "status", "window", "violations"):
+        if key not in metadata:
+            continue
+        value = metadata[key]
+        if kpi is not None and key == "value" and isinstance(value, int | float):
+            lines.append(f"value: {formatting.kpi_value(float(value), kpi.unit)}")
+        elif kpi is not None and key == "target" and isinstance(value, int | float):
+            comparator = str(metadata.get("comparator", kpi.comparator))
+            lines.append(f"target: {formatting.kpi_target(comparator, float(value), kpi.unit)}")
+        elif kpi is not None and key == "comparator":
+            continue  # part of the target's text
+        elif kpi is not None and key == "status":
+            lines.append(f"status: {formatting.STATUS_LABELS.get(str(value), _fmt(value))}")
+        else:
+            lines.append(f"{key}: {_fmt(value)}")
+    return lines
+
+
 @dataclass(frozen=True)
 class CheckAlert:
     """What an alert says about one failed check evaluation."""
@@ -192,9 +217,7 @@ class CheckAlert:
         ]
         if self.description:
             lines.append(slack_escape(self.description))
-        for key in ("value", "target", "comparator", "status", "window", "violations"):
-            if key in self.metadata:
-                lines.append(f"{key}: {_fmt(self.metadata[key])}")
+        lines += _measured_lines(self.metadata)
         if self.metadata.get("breached_repos"):
             lines.append(f"repos: {', '.join(map(_fmt, self.metadata['breached_repos']))}")
         lines += _worst_lines(self.metadata.get("worst"))

@@ -13,9 +13,9 @@ from pathlib import Path
 from rich.console import Console
 
 from pipelines import settings, store
+from pipelines.kpi.formatting import number, percent
 from pipelines.materialize import local_instance, run_pipeline
 from pipelines.progress import StepProgress
-from reports.formatting import number, percent
 
 
 def summarize(db_path: str | Path) -> str:

@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.text import Text
 
-from reports.formatting import duration, number
+from pipelines.kpi.formatting import duration, number
 
 # Run config that keeps Dagster's console logger quiet while the progress lines show:
 # only a CRITICAL message (Dagster itself logs none at that level) would still print.

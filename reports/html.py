@@ -18,7 +18,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from reports import charts, formatting
+from pipelines.kpi import formatting
+from reports import charts
 
 MAX_SERIES = 8
 

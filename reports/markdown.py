@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from reports import formatting
+from pipelines.kpi import formatting
 from reports.charts import sparkline
 
 TOP = 5

@@ -14,7 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from reports import formatting
+from pipelines.kpi import formatting
 from reports.charts import sparkline
 
 STATUS_STYLE = {"ok": "bold green", "breach": "bold red", "no_data": "dim", "no_baseline": "yellow"}

@@ -157,7 +157,9 @@ def test_kpi_target_breach_alert_carries_value_and_target(receiver: Receiver, db
     texts = [b["text"] for b in receiver.bodies]
     assert len(texts) == 1  # only PR validation breaches (300 s >= 120 s)
     pr_text = next(t for t in texts if "pr_validation_avg_s_target" in t)
-    assert "value: 300" in pr_text and "target: 120" in pr_text and "WARN" in pr_text
+    # in the unit the dashboard shows: 300 s is 5m 00s, the 120 s target < 2m 00s
+    assert "value: 5m 00s" in pr_text and "target: < 2m 00s" in pr_text and "WARN" in pr_text
+    assert "status: Off target" in pr_text
 
 
 def test_failed_delivery_is_retried_logged_without_the_url_and_resent(

@@ -25,11 +25,10 @@ import pytest
 from pipelines import store
 from pipelines.fake_github.generator import FakeConfig, FakeRun, FakeWorld, generate
 from pipelines.fake_github.server import FakeGitHubServer
-from pipelines.kpi import query
+from pipelines.kpi import formatting, query
 from pipelines.kpi.catalogue import KPIS, PR_EVENTS
 from pipelines.kpi.config import KpiConfig
 from pipelines.kpi.filters import Filters, Period
-from reports import formatting
 from tests.conftest import dagster_home, server_env
 from tests.reference import quantile
 

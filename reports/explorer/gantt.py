@@ -11,7 +11,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from reports import formatting
+from pipelines.kpi import formatting
 from reports.charts import nice_time_ticks
 
 WIDTH = 960

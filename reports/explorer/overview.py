@@ -18,10 +18,9 @@ from typing import Any
 
 import duckdb
 
-from pipelines.kpi import query
+from pipelines.kpi import formatting, query
 from pipelines.kpi.catalogue import KPIS
 from pipelines.kpi.config import KpiConfig
-from reports import formatting
 from reports.explorer import trends
 from reports.explorer.listings import sorted_rows
 from reports.explorer.page import Here, Page

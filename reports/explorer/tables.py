@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reports import formatting
+from pipelines.kpi import formatting
 
 Link = Callable[[dict[str, Any]], str | None]
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import duckdb
 
-from pipelines.kpi import query
+from pipelines.kpi import formatting, query
 from pipelines.kpi.config import KpiConfig
 from pipelines.kpi.filters import Filters, Period, Windows
-from reports import charts, formatting
+from reports import charts
 
 MEASURES = ("runs", "success_rate", "duration_p50_s", "duration_p95_s")
 
