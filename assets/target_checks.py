@@ -23,7 +23,7 @@ from dagster import (
 )
 
 from pipelines.asset_keys import kpi_key
-from pipelines.kpi import query
+from pipelines.kpi import query, sqlfiles
 from pipelines.kpi.catalogue import KPIS, TARGET_WINDOW_DAYS
 from pipelines.kpi.config import DEFAULT_CONFIG, KpiConfig
 from pipelines.kpi.filters import Period
@@ -36,51 +36,33 @@ SAMPLE_ROWS = 10
 
 @dataclass(frozen=True)
 class Target:
-    """One KPI target of ``kpi.targets`` and how to rank workflows for it: by a measure of
-    the KPI layer broken down by workflow, or (test flakiness) by ``worst_sql``."""
+    """One KPI target of the catalogue, checked on ``kpi.target_status``."""
 
     kpi: str
-    worst_measure: str | None = None
-    worst_sql: str | None = None  # parameters: window start and end day; {limit} formatted in
 
     @property
     def description(self) -> str:
         """E.g. ``average PR validation time < 120 s``."""
         return KPIS[self.kpi].description
 
+    @property
+    def ranked_by(self) -> str:
+        """The measure its worst workflows are ranked by (shown in the check's table)."""
+        return KPIS[self.kpi].ranked_by or "tests_failing_or_rerun"
 
-TARGETS: tuple[Target, ...] = (
-    Target("pr_validation_avg_s", "pr_validation_avg_s"),
-    Target("developer_wait_reduction", "pr_validation_avg_s"),
-    Target("full_suite_p95_s", "duration_p95_s"),
-    Target("compute_minutes_reduction", "compute_minutes"),
-    Target("run_flakiness_rate", "run_flakiness_rate"),
-    Target(
-        "test_flakiness_rate",
-        worst_sql="""
-        SELECT t.repo, t.workflow AS workflow_name,
-               count(DISTINCT t.test_id) FILTER (WHERE u.has_failed OR u.has_rerun_then_pass)
-                   AS tests_failing_or_rerun
-        FROM raw.test_results t
-        JOIN kpi.test_units_daily u
-            ON u.repo = t.repo AND u.test_id = t.test_id AND u.head_sha = t.head_sha
-            AND u.day = t.day
-        WHERE t.day BETWEEN ? AND ?
-        GROUP BY ALL HAVING tests_failing_or_rerun > 0
-        ORDER BY tests_failing_or_rerun DESC LIMIT {limit}
-        """,
-    ),
-)
+
+TARGETS: tuple[Target, ...] = tuple(Target(name) for name in KPIS)
 
 
 def worst_workflows(
     con: duckdb.DuckDBPyConnection, target: Target, period: Period, config: KpiConfig
 ) -> list[tuple[str, str | None, float | None]]:
     """The workflows that weigh most on ``target`` over ``period``: (repo, workflow, value)."""
-    if target.worst_sql is not None:
-        sql = target.worst_sql.format(limit=WORST_LIMIT)
-        return [tuple(r) for r in con.execute(sql, [period.start, period.end]).fetchall()]
-    name = target.worst_measure
+    name = KPIS[target.kpi].ranked_by
+    if name is None:
+        sql = sqlfiles.load("worst_test_workflows")
+        params = {"start_day": period.start, "end_day": period.end, "limit": WORST_LIMIT}
+        return [tuple(r) for r in con.execute(sql, sqlfiles.bind(sql, params)).fetchall()]
     got = query.values(con, [name], period=period, by=["workflow"], config=config)
     ranked = sorted(
         ((repo, wf, v[name]) for (repo, wf, _), v in got.items() if v.get(name) is not None),
@@ -133,8 +115,7 @@ def evaluate_target(
             [target.kpi, day],
         )
         worst_rows = worst_workflows(con, target, Period(window_start, day), config)
-    measure = target.worst_measure or "tests_failing_or_rerun"
-    worst = markdown_rows(["repo", "workflow_name", measure], worst_rows)
+    worst = markdown_rows(["repo", "workflow_name", target.ranked_by], worst_rows)
     breaches = [r for r in rows if r[6] == "breach"]
     repo, value, goal, comparator, baseline, _, status = rows[0]
     metadata = {

@@ -131,6 +131,9 @@ class Kpi:
     comparator: Literal["<", ">="]
     target: float
     reduction: bool = False
+    # The per-workflow measure that checks and alerts rank the worst workflows by; None:
+    # they rank by the test flakiness of each workflow's tests (worst_test_workflows.sql).
+    ranked_by: str | None = None
 
     @property
     def unit(self) -> Unit:
@@ -186,6 +189,7 @@ KPIS: dict[str, Kpi] = {
             "pr_validation_avg_s",
             "<",
             120.0,
+            ranked_by="pr_validation_avg_s",
         ),
         Kpi(
             "developer_wait_reduction",
@@ -195,6 +199,7 @@ KPIS: dict[str, Kpi] = {
             ">=",
             0.8,
             reduction=True,
+            ranked_by="pr_validation_avg_s",  # developer wait has no per-workflow breakdown
         ),
         Kpi(
             "full_suite_p95_s",
@@ -203,6 +208,7 @@ KPIS: dict[str, Kpi] = {
             "full_suite_p95_s",
             "<",
             600.0,
+            ranked_by="duration_p95_s",
         ),
         Kpi(
             "compute_minutes_reduction",
@@ -212,6 +218,7 @@ KPIS: dict[str, Kpi] = {
             ">=",
             0.6,
             reduction=True,
+            ranked_by="compute_minutes",
         ),
         Kpi(
             "run_flakiness_rate",
@@ -220,6 +227,7 @@ KPIS: dict[str, Kpi] = {
             "run_flakiness_rate",
             "<",
             0.01,
+            ranked_by="run_flakiness_rate",
         ),
         Kpi(
             "test_flakiness_rate",
