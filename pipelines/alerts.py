@@ -182,10 +182,11 @@ def _measured_lines(metadata: dict[str, object]) -> list[str]:
             continue
         value = metadata[key]
         if kpi is not None and key == "value" and isinstance(value, int | float):
-            lines.append(f"value: {formatting.kpi_value(float(value), kpi.unit)}")
+            lines.append(f"value: {slack_escape(formatting.kpi_value(float(value), kpi.unit))}")
         elif kpi is not None and key == "target" and isinstance(value, int | float):
             comparator = str(metadata.get("comparator", kpi.comparator))
-            lines.append(f"target: {formatting.kpi_target(comparator, float(value), kpi.unit)}")
+            target = formatting.kpi_target(comparator, float(value), kpi.unit)
+            lines.append(f"target: {slack_escape(target)}")
         elif kpi is not None and key == "comparator":
             continue  # part of the target's text
         elif kpi is not None and key == "status":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import ClassVar
 
 import duckdb
 from dagster import ConfigurableResource
@@ -74,6 +75,8 @@ class GitHubAPI(ConfigurableResource):
 class TestReportSources(ConfigurableResource):
     """Where test reports come from: the runs' artifacts whose names match
     ``artifact_patterns`` (comma-separated globs), and the drop folder ``junit_dir``."""
+
+    __test__: ClassVar[bool] = False  # a resource, not a pytest test class
 
     artifact_patterns: str = settings.ARTIFACT_PATTERNS.default
     junit_dir: str = settings.JUNIT_DIR.default

@@ -158,7 +158,8 @@ def test_kpi_target_breach_alert_carries_value_and_target(receiver: Receiver, db
     assert len(texts) == 1  # only PR validation breaches (300 s >= 120 s)
     pr_text = next(t for t in texts if "pr_validation_avg_s_target" in t)
     # in the unit the dashboard shows: 300 s is 5m 00s, the 120 s target < 2m 00s
-    assert "value: 5m 00s" in pr_text and "target: < 2m 00s" in pr_text and "WARN" in pr_text
+    # (the < escaped as Slack wants it)
+    assert "value: 5m 00s" in pr_text and "target: &lt; 2m 00s" in pr_text and "WARN" in pr_text
     assert "status: Off target" in pr_text
 
 

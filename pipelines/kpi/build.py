@@ -559,6 +559,9 @@ def build_window(
     bound = sqlfiles.bind(sql, {"as_of": as_of, "window_days": window_days})
     con.execute("CREATE SCHEMA IF NOT EXISTS kpi")
     with store.transaction(con):
+        for name in TABLES_BY_NAME[table].reads:  # a per-day table not built yet: empty
+            if TABLES_BY_NAME[name].per_day:
+                _create(con, TABLES_BY_NAME[name])
         con.execute(f"CREATE OR REPLACE TABLE kpi.{table} AS {sql}", bound)
         return int(con.execute(f"SELECT count(*) FROM kpi.{table}").fetchone()[0])
 
