@@ -34,8 +34,8 @@ from dagster import (
     RunsFilter,
     build_run_status_sensor_context,
     build_sensor_context,
+    serialize_value,
 )
-from dagster._serdes import serialize_value
 
 from pipelines import alerts, store
 from pipelines.fake_github.faults import Faults
