@@ -226,6 +226,13 @@ def _where(here: Here, test_id: str, con: duckdb.DuckDBPyConnection) -> Table:
             Column("failures", "Failures", "count", sortable=False),
             Column("failure_rate", "Failure rate", "percent", sortable=False),
             Column("duration_p50_s", "Duration p50", "duration", sortable=False),
+            Column(
+                "last_run_id",
+                "Latest run",
+                "id",
+                sortable=False,
+                link=lambda r: _run_url(q, r["repo"], r["last_run_id"]),
+            ),
         ],
         rows,
         note="A job is the one whose runner wrote the report; where no single job matches, "

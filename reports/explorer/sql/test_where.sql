@@ -1,9 +1,9 @@
 -- Where test $test_id runs: per repository, workflow and job, its executions among the
 -- filtered test rows (test_rows_f), failures (failed or error), failure rate (over the
--- non-skipped ones) and median duration. Test reports do not name their job: a row's job is
--- the job of its run attempt whose runner wrote the report (the runner name, written as a
--- host name, is the report's hostname) when exactly one job matches; otherwise the report's
--- artifact (or file) name stands for it, and job_id is NULL.
+-- non-skipped ones), median duration and the latest run. Test reports do not name their
+-- job: a row's job is the job of its run attempt whose runner wrote the report (the runner
+-- name, written as a host name, is the report's hostname) when exactly one job matches;
+-- otherwise the report's artifact (or file) name stands for it (job_known is false).
 WITH rows_ AS (
     SELECT * FROM test_rows_f WHERE test_id = $test_id
 ),
@@ -43,7 +43,8 @@ SELECT
     count(*) FILTER (WHERE outcome IN ('failed', 'error')) AS failures,
     count(*) FILTER (WHERE outcome IN ('failed', 'error'))
         / nullif(count(*) FILTER (WHERE outcome <> 'skipped'), 0) AS failure_rate,
-    quantile_cont(duration_s, 0.5) AS duration_p50_s
+    quantile_cont(duration_s, 0.5) AS duration_p50_s,
+    arg_max(run_id, (coalesce(report_time, day::TIMESTAMP), run_id)) AS last_run_id
 FROM placed
 GROUP BY ALL
 ORDER BY executions DESC, repo, workflow_name NULLS LAST, job
