@@ -3,6 +3,8 @@ server, and the explorer served by a real uvicorn on 127.0.0.1 in a thread."""
 
 from __future__ import annotations
 
+import html
+import re
 import subprocess
 import sys
 import threading
@@ -75,3 +77,8 @@ def serving(config: ExplorerConfig) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def hrefs(page: str, pattern: str) -> list[str]:
+    """The links of ``page`` (unescaped) whose address matches ``pattern``."""
+    return [html.unescape(h) for h in re.findall(r'href="([^"]+)"', page) if re.match(pattern, h)]

@@ -44,7 +44,7 @@ from pipelines.snapshot import publish, snapshot_path
 from reports.explorer.app import create_app
 from reports.explorer.config import ExplorerConfig
 from reports.explorer.tables import csv_value
-from tests.explorer_support import build_store, serving
+from tests.explorer_support import build_store, hrefs, serving
 
 pytestmark = pytest.mark.slow
 
@@ -95,10 +95,6 @@ def layer(db: Path, filters: Filters, period: Period) -> dict[str, dict]:
     with store.connect(db, read_only=True) as con:
         repos = query.known_repos(con, filters)
         return query.kpis(con, repos, filters, period, config=KPI_CONFIG)
-
-
-def hrefs(page: str, pattern: str) -> list[str]:
-    return [html.unescape(h) for h in re.findall(r'href="([^"]+)"', page) if re.match(pattern, h)]
 
 
 # ---- the numbers are the layer's

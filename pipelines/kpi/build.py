@@ -486,11 +486,25 @@ def build_days(
     return written
 
 
+# The SQL files a facts table's SQL reads by name, composed in before it.
+_FACT_READS: dict[str, tuple[str, ...]] = {"test_units_daily": ("test_result_dims",)}
+
+
+def facts_sql(table: str) -> str:
+    """The query of facts table ``table``, with the files it reads as CTEs."""
+    body = sqlfiles.load(table)
+    reads = _FACT_READS.get(table, ())
+    if not reads:
+        return body
+    ctes = ", ".join(f"{name} AS NOT MATERIALIZED ({sqlfiles.load(name)})" for name in reads)
+    return f"WITH {ctes} SELECT * FROM ({body})"
+
+
 def _create(con: duckdb.DuckDBPyConnection, spec: KpiTable) -> None:
     if store.table_exists(con, "kpi", spec.name):
         return
     if spec.kind == "facts":
-        sql = sqlfiles.load(spec.name)
+        sql = facts_sql(spec.name)
         bound = sqlfiles.bind(sql, {"start_day": date.min, "end_day": date.min})
         con.execute(f"CREATE TABLE kpi.{spec.name} AS SELECT * FROM ({sql}) LIMIT 0", bound)
     else:
@@ -504,7 +518,7 @@ def _insert(
     """Insert ``spec``'s rows of ``period`` (deleted before, in the caller's transaction)."""
     table = spec.name
     if spec.kind == "facts":
-        sql = sqlfiles.load(table)
+        sql = facts_sql(table)
         bound = sqlfiles.bind(sql, {"start_day": period.start, "end_day": period.end})
         written = con.execute(f"INSERT INTO kpi.{table} BY NAME SELECT * FROM ({sql})", bound)
         count = int(written.fetchone()[0])

@@ -49,6 +49,7 @@ def _compose(con: duckdb.DuckDBPyConnection, file: str, single: bool) -> str | N
         counts = "test_counts_window" if single else "test_counts_rolling"
         ctes.append(f"test_rows AS ({sqlfiles.load('test_rows')})")
         ctes.append(f"test_counts AS ({sqlfiles.load(counts)})")
+        ctes.append(f"test_flakiness_units AS ({sqlfiles.load('test_flakiness_units')})")
     return f"WITH {', '.join(ctes)} SELECT * FROM ({sqlfiles.load(file)})"
 
 
@@ -105,6 +106,33 @@ def units_query(
         **_unit_bounds(con, period.start, period.end),
     }
     return sql, sqlfiles.bind(sql, params)
+
+
+def test_ctes(
+    con: duckdb.DuckDBPyConnection, filters: Filters, period: Period
+) -> tuple[list[str], dict[str, Any]] | None:
+    """CTEs a listing of test rows reads, and their parameters: ``test_rows_f``, every
+    ``raw.test_results`` row of ``period`` the filter selects (with the dimensions
+    ``kpi.test_units_daily`` has), and ``test_flakiness_units``, the period's test flakiness
+    units over the filtered test facts (one window: the very units test flakiness counts).
+    None before the test facts exist."""
+    if not (table_exists(con, "kpi", "test_units_daily") and table_exists(con, "kpi", "run_facts")):
+        return None
+    rows = sqlfiles.load("filter").replace("{facts}", "test_result_dims")
+    ctes = [
+        f"test_result_dims AS NOT MATERIALIZED ({sqlfiles.load('test_result_dims')})",
+        f"test_rows_f AS NOT MATERIALIZED ({rows})",
+        f"windows AS ({sqlfiles.load('windows')})",
+        f"tests_f AS NOT MATERIALIZED ({_facts_cte(con, 'tests_f')})",
+        f"test_rows AS ({sqlfiles.load('test_rows')})",
+        f"test_flakiness_units AS ({sqlfiles.load('test_flakiness_units')})",
+    ]
+    params = {
+        **_params(filters, Windows.single(period), (), DEFAULT_CONFIG),
+        "start_day": period.start,
+        "end_day": period.end,
+    }
+    return ctes, params
 
 
 def series(

@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines.kpi import sqlfiles
+from pipelines.kpi import query, sqlfiles
 from pipelines.kpi.filters import Filters, Period
 from pipelines.store import table_exists
 from reports.data import _plain
@@ -116,6 +116,107 @@ def run_tests(
         got = _rows(con, _sql("run_tests"), {**params, "offset": 0})
         total = got[0]["total"] if got else 0
     return [{k: v for k, v in r.items() if k != "total"} for r in rows], total
+
+
+# sort key → ORDER BY list of the tests listing; repo and test id last so pages never overlap
+TEST_ORDERS: dict[str, str] = {
+    "test_id": "s.test_id {dir}, s.repo",
+    "repo": "s.repo {dir}, s.test_id",
+    "executions": "s.executions {dir}, s.repo, s.test_id",
+    "failures": "s.failures {dir}, s.repo, s.test_id",
+    "failure_rate": "s.failure_rate {dir} NULLS LAST, s.repo, s.test_id",
+    "flaky_commits": "flaky_commits {dir}, s.failures DESC, s.repo, s.test_id",
+    "duration_p50_s": "s.duration_p50_s {dir} NULLS LAST, s.repo, s.test_id",
+    "duration_p95_s": "s.duration_p95_s {dir} NULLS LAST, s.repo, s.test_id",
+    "last_day": "s.last_day {dir}, s.repo, s.test_id",
+}
+MESSAGE_CHARS = 4000
+
+
+def _over_tests(
+    con: duckdb.DuckDBPyConnection, sql: str, filters: Filters, period: Period
+) -> tuple[str, dict[str, Any]] | None:
+    """``sql`` reading ``test_rows_f`` and ``test_flakiness_units`` of the KPI layer
+    (:func:`pipelines.kpi.query.test_ctes`); None before any test facts exist."""
+    got = query.test_ctes(con, filters, period)
+    if got is None:
+        return None
+    ctes, params = got
+    return f"WITH {', '.join(ctes)} SELECT * FROM ({sql})", params
+
+
+def _test_rows(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    filters: Filters,
+    period: Period,
+    params: Mapping[str, Any],
+    order: str | None = None,
+) -> list[dict[str, Any]]:
+    sql = _sql(name) if order is None else _sql(name).replace("{order}", order)
+    over = _over_tests(con, sql, filters, period)
+    if over is None:
+        return []
+    return _rows(con, over[0], {**over[1], **params})
+
+
+def tests(
+    con: duckdb.DuckDBPyConnection,
+    filters: Filters,
+    period: Period,
+    *,
+    test_id: str | None = None,
+    sort: str = "flaky_commits",
+    descending: bool = True,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the tests of the filtered test rows of the period (or of ``test_id``'s
+    rows alone, one per repository), and how many there are in all."""
+    order = TEST_ORDERS[sort].replace("{dir}", "DESC" if descending else "ASC")
+    params = {"test_id": test_id, "limit": limit}
+    rows = _test_rows(con, "tests", filters, period, {**params, "offset": offset}, order)
+    total = rows[0]["total"] if rows else 0
+    if not rows and offset:
+        got = _test_rows(con, "tests", filters, period, {**params, "offset": 0}, order)
+        total = got[0]["total"] if got else 0
+    return [{k: v for k, v in r.items() if k != "total"} for r in rows], total
+
+
+def test_repos(con: duckdb.DuckDBPyConnection, test_id: str) -> list[str | None]:
+    """The repositories whose results hold ``test_id`` (any period): empty when unknown."""
+    if not table_exists(con, "raw", "test_results"):
+        return []
+    return [r["repo"] for r in _rows(con, _sql("test_repos"), {"test_id": test_id})]
+
+
+def test_daily(
+    con: duckdb.DuckDBPyConnection, test_id: str, filters: Filters, period: Period
+) -> list[dict[str, Any]]:
+    """Per day with rows: ``test_id``'s executions by outcome and median duration."""
+    return _test_rows(con, "test_daily", filters, period, {"test_id": test_id})
+
+
+def test_messages(
+    con: duckdb.DuckDBPyConnection, test_id: str, filters: Filters, period: Period
+) -> list[dict[str, Any]]:
+    """``test_id``'s failure messages grouped by first line, with a sample and its run."""
+    params = {"test_id": test_id, "message_chars": MESSAGE_CHARS}
+    return _test_rows(con, "test_messages", filters, period, params)
+
+
+def test_flaky_commits(
+    con: duckdb.DuckDBPyConnection, test_id: str, filters: Filters, period: Period
+) -> list[dict[str, Any]]:
+    """The commits (flaky test units of the KPI layer) that prove ``test_id`` flaky."""
+    return _test_rows(con, "test_flaky_commits", filters, period, {"test_id": test_id})
+
+
+def test_where(
+    con: duckdb.DuckDBPyConnection, test_id: str, filters: Filters, period: Period
+) -> list[dict[str, Any]]:
+    """Per repository, workflow and job: ``test_id``'s executions, failures, p50."""
+    return _test_rows(con, "test_where", filters, period, {"test_id": test_id})
 
 
 def choices(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:

@@ -52,7 +52,9 @@ def card_link(q: Question, kpi: str, config: KpiConfig) -> str:
     pr = {} if q.filters.branches else {"branch": "pr"}
     if kpi in ("pr_validation_avg_s", "developer_wait_reduction"):
         return q.url("/workflows", workflows_sort="duration_p95_s", **pr)
-    if kpi in ("full_suite_p95_s", "test_flakiness_rate"):
+    if kpi == "test_flakiness_rate":
+        return q.url("/tests", tests_sort="flaky_commits")
+    if kpi == "full_suite_p95_s":
         return q.url("/workflow", workflow=config.full_suite_workflow)
     if kpi == "compute_minutes_reduction":
         return q.url("/workflows", workflows_sort="compute_minutes")

@@ -3,13 +3,15 @@ attempt's jobs, and its test results with their failure messages."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 import duckdb
 
 from reports.explorer import gantt, listings
 from reports.explorer.page import Here, Page
-from reports.explorer.params import BadRequestError, page_number
+from reports.explorer.params import BadRequestError, Question, page_number
 from reports.explorer.tables import Column, Table
 
 TESTS_PAGE = 200
@@ -37,6 +39,18 @@ def _attempt(here: Here) -> int | None:
         return int(raw)
     except ValueError:
         raise BadRequestError(f"attempt: {raw!r} is not a number") from None
+
+
+def _test_link(q: Question, repo: str, created_at: str | None) -> Callable[[dict], str]:
+    """Links to a test's page over the request's period when it holds the run's day, else
+    over the days ending on the run's day: the test's history up to this run."""
+    day = date.fromisoformat(created_at[:10]) if created_at else None
+    if day is None or q.period.start <= day <= q.period.end:
+        return lambda r: q.url("/test", test_id=r["test_id"], repo=repo)
+    start = (day - timedelta(days=q.period.days - 1)).isoformat()
+    return lambda r: q.url(
+        "/test", test_id=r["test_id"], repo=repo, start=start, end=day.isoformat()
+    )
 
 
 def run(con: duckdb.DuckDBPyConnection, here: Here) -> Page:
@@ -108,7 +122,13 @@ def run(con: duckdb.DuckDBPyConnection, here: Here) -> Page:
         "Test results",
         [
             Column("run_attempt", "Attempt", "count", sortable=False),
-            Column("test_id", "Test", wrap=True, sortable=False),
+            Column(
+                "test_id",
+                "Test",
+                wrap=True,
+                sortable=False,
+                link=_test_link(here.question, repo, last.get("created_at")),
+            ),
             Column("outcome", "Outcome", sortable=False),
             Column("duration_s", "Duration", "duration", sortable=False),
             Column("message", "Message", wrap=True, sortable=False),

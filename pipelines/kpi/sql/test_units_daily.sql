@@ -7,20 +7,12 @@
 -- (a handful of files): a rerun row r qualifies when the last pass of its test in its file
 -- comes after it. Each qualifying rerun adds a marker row (outcome null) to its unit, so
 -- one aggregation gives every column and no join with the units is needed.
+-- The rows and their dimensions are test_result_dims' (composed in by the layer).
 -- Parameters: $start_day, $end_day (inclusive UTC days).
 WITH rows_ AS NOT MATERIALIZED (
-    SELECT
-        t.repo, t.test_id, t.head_sha, t.day, t.content_hash, t.seq, t.outcome,
-        coalesce(r.workflow_name, t.workflow) AS workflow_name,
-        r.event,
-        coalesce(r.head_branch, t.branch) AS head_branch,
-        coalesce(
-            r.branch_class, CASE WHEN t.branch = p.default_branch THEN 'default' ELSE 'other' END
-        ) AS branch_class
-    FROM raw.test_results t
-    LEFT JOIN kpi.run_facts r ON r.repo = t.repo AND r.run_id = t.run_id
-    LEFT JOIN raw.repositories p ON p.repo = t.repo
-    WHERE t.day BETWEEN $start_day::DATE AND $end_day::DATE
+    SELECT repo, test_id, head_sha, day, content_hash, seq, outcome, workflow_name, event,
+        head_branch, branch_class
+    FROM test_result_dims
 ),
 reruns AS (
     SELECT repo, test_id, head_sha, day, content_hash, seq, workflow_name, event, head_branch,
