@@ -15,6 +15,7 @@ from datetime import date
 from pipelines.kpi.config import KpiConfig
 from pipelines.kpi.config import kpi_config as _kpi_config
 from pipelines.kpi.filters import parse_day
+from pipelines.kpi.runners import parse_rates
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,11 @@ SERVE_TOKEN = Setting(
     "CI_METRICS_SERVE_TOKEN", "", "token every explorer request must carry", secret=True
 )
 OUTPUT_DIR = Setting("CI_METRICS_OUTPUT_DIR", "data/reports", "where reports are written")
+RUNNER_RATES = Setting(
+    "CI_METRICS_RUNNER_RATES",
+    "",
+    "per-minute USD rates by billing SKU over GitHub's, e.g. linux=0.006,macos=0.062 or JSON",
+)
 
 ALL: tuple[Setting, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Setting))
 
@@ -118,3 +124,9 @@ def kpi_config() -> KpiConfig:
         get(BASELINE_END),
         (BASELINE_START.key, BASELINE_END.key),
     )
+
+
+def runner_rates() -> dict[str, float]:
+    """GitHub-hosted runners' per-minute rates by billing SKU: GitHub's published ones with
+    ``CI_METRICS_RUNNER_RATES``' overrides; the error names the key and the SKU."""
+    return parse_rates(get(RUNNER_RATES), RUNNER_RATES.key)

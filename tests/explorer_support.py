@@ -1,9 +1,12 @@
-"""Shared by the explorer's tests: a store built by the real pipeline from the fake GitHub
-server, and the explorer served by a real uvicorn on 127.0.0.1 in a thread."""
+"""Shared by the explorer's tests: the world they read (hostile names in it), a store built
+by the real pipeline from the fake GitHub server, the explorer served by a real uvicorn on
+127.0.0.1 in a thread, and helpers to read its pages and exports."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 import subprocess
 import sys
@@ -11,17 +14,41 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import uvicorn
 
-from pipelines.fake_github.generator import FakeWorld
+from pipelines.fake_github.generator import HOSTILE_SQL, FakeConfig, FakeWorld, generate
 from pipelines.fake_github.server import FakeGitHubServer
 from pipelines.kpi.config import KpiConfig
+from pipelines.kpi.filters import Period
 from reports.explorer.app import create_app
 from reports.explorer.config import ExplorerConfig
 from tests.conftest import dagster_home, free_port, server_env
+
+END = date(2025, 3, 10)
+DAYS = 9
+BASELINE = Period(END - timedelta(days=DAYS - 1), END - timedelta(days=DAYS - 3))
+KPI_CONFIG = KpiConfig(HOSTILE_SQL, BASELINE)  # both repos' CI workflow carries this name
+
+
+def hostile_world() -> FakeWorld:
+    """Two repositories over DAYS days ending on END, every name hostile."""
+    return generate(
+        FakeConfig(seed=31, repos=2, days=DAYS, end_date=END, runs_per_day=18, hostile_names=True)
+    )
+
+
+def hrefs(page: str, pattern: str) -> list[str]:
+    """The links of ``page`` whose (unescaped) target matches ``pattern``."""
+    return [html.unescape(h) for h in re.findall(r'href="([^"]+)"', page) if re.match(pattern, h)]
+
+
+def csv_rows(text: str) -> tuple[list[str], list[list[str]]]:
+    """A CSV export's header and rows."""
+    rows = list(csv.reader(io.StringIO(text)))
+    return rows[0], rows[1:]
 
 
 def build_store(world: FakeWorld, root: Path, config: KpiConfig) -> tuple[Path, dict[str, str]]:
@@ -77,8 +104,3 @@ def serving(config: ExplorerConfig) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
-
-
-def hrefs(page: str, pattern: str) -> list[str]:
-    """The links of ``page`` (unescaped) whose address matches ``pattern``."""
-    return [html.unescape(h) for h in re.findall(r'href="([^"]+)"', page) if re.match(pattern, h)]

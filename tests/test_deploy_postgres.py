@@ -1,4 +1,5 @@
-"""The production instance config (deploy/dagster.yaml) on a real PostgreSQL server.
+"""The production deployment files: the instance config (deploy/dagster.yaml) on a real
+PostgreSQL server, and the image, Helm values and explorer beside the code location.
 
 A throwaway PostgreSQL cluster is created with the machine's own ``initdb``/``pg_ctl``
 (``make postgres`` installs Debian's package), the real ``deploy/dagster.yaml`` is put in a
@@ -14,6 +15,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import tomllib
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import psutil
 import psycopg2
 import pytest
@@ -31,8 +34,12 @@ from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, Postgr
 
 from assets.github import github_workflow_jobs, github_workflow_runs
 from pipelines import store
+from pipelines.cli import build_parser
 from pipelines.fake_github.generator import FakeWorld
 from pipelines.materialize import materialize_range
+from pipelines.snapshot import publish, snapshot_path
+from reports.explorer.config import ExplorerConfig
+from reports.explorer.server import is_loopback, refusal
 from tests.conftest import END, free_port, raw_resources
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -290,3 +297,155 @@ def test_deploy_files_agree():
     names = {re.split(r"[<>=;\s]", d)[0] for d in extra["optional-dependencies"]["deploy"]}
     assert {"dagster-postgres", "dagster-k8s"} <= names
     assert re.search(r"^USER (?!root|0\b)\S+", dockerfile, re.M)
+
+
+def _explorer_manifests(values: dict) -> tuple[dict, dict]:
+    (deployment,) = [
+        m
+        for m in values["extraManifests"]
+        if m["kind"] == "Deployment" and m["metadata"]["name"] == "ci-metrics-explorer"
+    ]
+    (service,) = [m for m in values["extraManifests"] if m["kind"] == "Service"]
+    return deployment, service
+
+
+def test_the_explorer_runs_beside_the_code_location():
+    """The explorer's Deployment and Service in the Helm values: the code location's image
+    running ``ci-metrics serve`` on every address, its token from the Secret, the data volume
+    read-only, on the volume's node, behind a Service."""
+    values = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    (code,) = values["dagster-user-deployments"]["deployments"]
+    deployment, service = _explorer_manifests(values)
+    pod = deployment["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+
+    # the same image, started as the explorer; the command is one the CLI accepts
+    assert container["image"] == f"{code['image']['repository']}:{code['image']['tag']}"
+    command = container["command"]
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert command[0] in scripts and command[1] == "serve"
+    args = build_parser().parse_args(command[1:])
+    assert args.host == "0.0.0.0" and not is_loopback(args.host)
+    (port,) = container["ports"]
+    assert port["containerPort"] == args.port
+    exposed = re.search(r"^EXPOSE ([\d ]+)$", dockerfile, re.M)
+    assert exposed and str(args.port) in exposed.group(1).split()
+
+    # on that address it needs a token: from the code location's Secret, nothing else of it
+    assert refusal(args.host, ExplorerConfig(db_path=Path("x"))) is not None
+    env = {e["name"]: e for e in container["env"]}
+    token = env["CI_METRICS_SERVE_TOKEN"]
+    assert "value" not in token
+    ref = token["valueFrom"]["secretKeyRef"]
+    assert ref["name"] in {s["name"] for s in code["envSecrets"]}
+    assert ref["key"] == "CI_METRICS_SERVE_TOKEN"
+    assert "GITHUB_TOKEN" not in env and "envFrom" not in container
+    assert not any("value" in e and "TOKEN" in e["name"] for e in container["env"])
+
+    # the code location's volume and store, read-only, on the node that holds the volume
+    (mount,) = container["volumeMounts"]
+    (volume,) = pod["spec"]["volumes"]
+    (code_mount,) = code["volumeMounts"]
+    (code_volume,) = code["volumes"]
+    assert mount["name"] == volume["name"] and mount["readOnly"] is True
+    assert volume["persistentVolumeClaim"]["readOnly"] is True
+    claim = volume["persistentVolumeClaim"]["claimName"]
+    assert claim == code_volume["persistentVolumeClaim"]["claimName"]
+    assert mount["mountPath"] == code_mount["mountPath"]
+    code_env = {e["name"]: e.get("value") for e in code["env"]}
+    assert env["CI_METRICS_DB"]["value"] == code_env["CI_METRICS_DB"]
+    assert pod["spec"]["nodeSelector"] == code["nodeSelector"]
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+
+    # the Service reaches the pod's port
+    labels = pod["metadata"]["labels"]
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    assert service["spec"]["selector"].items() <= labels.items()
+    (svc_port,) = service["spec"]["ports"]
+    assert svc_port["targetPort"] in (port["name"], port["containerPort"])
+    assert service["spec"]["type"] == "ClusterIP"
+    for probe in ("readinessProbe", "livenessProbe"):  # HTTP would need the token
+        assert container[probe]["tcpSocket"]["port"] in (port["name"], port["containerPort"])
+
+
+def _read_only_mount(folder: Path) -> list[str] | None:
+    """A command prefix that runs a command with ``folder`` mounted read-only in a private
+    mount namespace (as a read-only volume mount gives a pod), or None where this machine
+    does not allow it."""
+    prefix = [
+        "unshare",
+        "-m",
+        "sh",
+        "-c",
+        'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0" && shift && exec "$@"',
+        str(folder),
+        "--",
+    ]
+    if not shutil.which("unshare"):
+        return None
+    probe = subprocess.run([*prefix, "sh", "-c", ': > "$0/probe"', str(folder)], **_QUIET)
+    if probe.returncode == 0 or "Read-only file system" not in probe.stderr:
+        (folder / "probe").unlink(missing_ok=True)
+        return None
+    return prefix
+
+
+_QUIET = {"capture_output": True, "text": True, "timeout": 60}
+
+
+def test_the_explorer_serves_a_read_only_volume(tmp_path):
+    """The explorer's command from the Helm values, over a data folder mounted read-only:
+    with the token it answers from the snapshot, without it 401, and it writes nothing."""
+    values = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())
+    deployment, _ = _explorer_manifests(values)
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    data = tmp_path / "data"
+    db = data / "ci_metrics.duckdb"
+    with store.connect(db):
+        pass
+    publish(db)
+    before = sorted(p.name for p in data.iterdir())
+    prefix = _read_only_mount(data)
+    if prefix is None:
+        pytest.skip("this machine cannot mount a folder read-only (unshare -m, mount)")
+    port = free_port()
+    token = secrets.token_hex(16)
+    command = list(container["command"])
+    command[command.index("--port") + 1] = str(port)
+    command[0] = shutil.which(command[0]) or str(Path(sys.executable).parent / command[0])
+    env = {**os.environ, "CI_METRICS_DB": str(db), "CI_METRICS_SERVE_TOKEN": token}
+    proc = subprocess.Popen(
+        [*prefix, *command],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                first = httpx.get(base + "/", timeout=5)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stdout.read()
+                assert time.monotonic() < deadline, "the explorer did not start"
+                time.sleep(0.2)
+        assert first.status_code == 401
+        auth = {"Authorization": f"Bearer {token}"}
+        for path in ("/", "/runners", "/metrics"):
+            got = httpx.get(base + path, headers=auth, timeout=30)
+            assert got.status_code == 200, (path, got.text[-500:])
+        assert 'data-origin="snapshot"' in httpx.get(base + "/", headers=auth, timeout=30).text
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert token not in out
+    assert (
+        sorted(p.name for p in data.iterdir())
+        == before
+        == sorted([db.name, snapshot_path(db).name])
+    )

@@ -9,9 +9,7 @@ tables shown, and names from the data must stay text.
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 import logging
 import math
 import os
@@ -19,7 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import UTC, date, timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import duckdb
@@ -33,33 +31,32 @@ from pipelines.fake_github.generator import (
     HOSTILE_IMG,
     HOSTILE_SCRIPT,
     HOSTILE_SQL,
-    FakeConfig,
     FakeWorld,
-    generate,
 )
 from pipelines.kpi import query
-from pipelines.kpi.config import KpiConfig
 from pipelines.kpi.filters import Filters, Period
 from pipelines.snapshot import publish, snapshot_path
 from reports.explorer.app import create_app
 from reports.explorer.config import ExplorerConfig
 from reports.explorer.tables import csv_value
-from tests.explorer_support import build_store, hrefs, serving
+from tests.explorer_support import (
+    END,
+    KPI_CONFIG,
+    build_store,
+    csv_rows,
+    hostile_world,
+    hrefs,
+    serving,
+)
 
 pytestmark = pytest.mark.slow
 
-END = date(2025, 3, 10)
-DAYS = 9
-BASELINE = Period(END - timedelta(days=DAYS - 1), END - timedelta(days=DAYS - 3))
-KPI_CONFIG = KpiConfig(HOSTILE_SQL, BASELINE)  # both repos' CI workflow carries this name
 TOKEN = "explorer-token-7f3a9c"
 
 
 @pytest.fixture(scope="module")
 def world() -> FakeWorld:
-    return generate(
-        FakeConfig(seed=31, repos=2, days=DAYS, end_date=END, runs_per_day=18, hostile_names=True)
-    )
+    return hostile_world()
 
 
 @pytest.fixture(scope="module")
@@ -178,11 +175,6 @@ def test_drill_down_from_overview_to_workflow_to_run(http: httpx.Client) -> None
         assert 'class="gantt"' in got.text
 
 
-def _csv_rows(text: str) -> tuple[list[str], list[list[str]]]:
-    rows = list(csv.reader(io.StringIO(text)))
-    return rows[0], rows[1:]
-
-
 def test_every_table_downloads_as_csv_equal_to_its_json_rows(http: httpx.Client) -> None:
     wf = http.get("/?format=json").json()["tables"]["workflows"][0]
     run = http.get(
@@ -200,7 +192,7 @@ def test_every_table_downloads_as_csv_equal_to_its_json_rows(http: httpx.Client)
         for name, rows in body["tables"].items():
             got = http.get(path, params={**params, "format": "csv", "table": name})
             assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
-            header, lines = _csv_rows(got.text)
+            header, lines = csv_rows(got.text)
             assert header == (list(rows[0]) if rows else header)
             assert lines == [[csv_value(v) for v in r.values()] for r in rows], (path, name)
             checked += len(rows)

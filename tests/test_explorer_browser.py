@@ -80,3 +80,30 @@ def test_click_from_overview_to_a_workflow_and_a_run(url: str) -> None:
     assert requests and all(urlsplit(u).hostname == "127.0.0.1" for u in requests), {
         u for u in requests if urlsplit(u).hostname != "127.0.0.1"
     }
+
+
+def test_the_runners_page_from_the_nav(url: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    console, errors = [], []
+    with sync_playwright() as p:
+        browser = launch(p)
+        context = browser.new_context(viewport={"width": 1360, "height": 900})
+        page = context.new_page()
+        page.on("console", lambda m: console.append((m.type, m.text)))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url + "/?branch=pr")
+        page.locator("nav.nav a", has_text="Runners").click()
+        page.wait_for_load_state("load")
+        assert urlsplit(page.url).path == "/runners" and "branch=pr" in page.url
+        for table in ("labels", "groups", "costs"):
+            assert page.locator(f"#table-{table} tbody tr").count() > 0, table
+        group = page.locator('#table-groups td[data-key="runner_group"]', has_text="<script>")
+        assert group.count() == 1  # the self-hosted group's hostile name, shown as text
+        page.screenshot(path=str(ARTIFACTS / "explorer-runners.png"), full_page=True)
+        page.locator('#table-labels td[data-key="workflows"] a').first.click()
+        page.wait_for_load_state("load")
+        assert urlsplit(page.url).path == "/workflow"
+        assert page.evaluate("() => window.__pwned") is None
+        browser.close()
+    assert errors == []
+    assert [c for c in console if c[0] in ("error", "warning")] == []

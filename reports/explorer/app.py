@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from pipelines.kpi.catalogue import BRANCH_CLASSES
 from pipelines.store import REPORT_MEMORY_LIMIT
-from reports.explorer import listings, metrics, overview, run, testcase, workflow
+from reports.explorer import listings, metrics, overview, run, runners, testcase, workflow
 from reports.explorer.auth import SecurityMiddleware
 from reports.explorer.config import ExplorerConfig
 from reports.explorer.page import Here, Page
@@ -257,6 +257,7 @@ def create_app(config: ExplorerConfig) -> Starlette:
         page_route("/run", lambda con, here, c: run.run(con, here)),
         page_route("/test", lambda con, here, c: testcase.test(con, here)),
         page_route("/tests", lambda con, here, c: testcase.tests(con, here, c.runs_page_size)),
+        page_route("/runners", lambda con, here, c: runners.runners(con, here, c.runner_rates)),
         Route("/metrics", metrics_endpoint, methods=["GET", "HEAD"]),
         Route("/static/{name}", static_endpoint, methods=["GET", "HEAD"]),
     ]

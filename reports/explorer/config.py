@@ -1,4 +1,5 @@
-"""The explorer's settings: which store it reads and the KPI configuration."""
+"""The explorer's settings: which store it reads, the KPI configuration and the runner
+rates its cost estimate uses."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.kpi.config import KpiConfig
+from pipelines.kpi.runners import DEFAULT_RATES
 
 
 @dataclass(frozen=True)
@@ -17,3 +19,5 @@ class ExplorerConfig:
     token: str | None = None
     runs_page_size: int = 50
     memory_limit: str = ""  # CI_METRICS_DUCKDB_MEMORY_LIMIT; empty: the reports' own bound
+    # USD per minute by GitHub billing SKU (CI_METRICS_RUNNER_RATES over GitHub's rates)
+    runner_rates: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_RATES))

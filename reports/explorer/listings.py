@@ -1,5 +1,5 @@
-"""The explorer's listings (runs, jobs, a run's attempts, jobs and tests, filter choices):
-rows of the raw tables, selected with the KPI layer's own filter, never a KPI.
+"""The explorer's listings (runs, jobs, runners, a run's attempts, jobs and tests, filter
+choices): rows of the raw tables, selected with the KPI layer's own filter, never a KPI.
 
 Their SQL lives in ``reports/explorer/sql``; every value is a bound parameter. The only
 text put into a query is the layer's filter file and an ORDER BY chosen from a fixed list.
@@ -89,6 +89,16 @@ def jobs(con: duckdb.DuckDBPyConnection, filters: Filters, period: Period) -> li
     if not table_exists(con, "kpi", "run_facts"):
         return []
     return _rows(con, _over_runs("jobs"), _period(filters, period))
+
+
+def runners(
+    con: duckdb.DuckDBPyConnection, filters: Filters, period: Period
+) -> list[dict[str, Any]]:
+    """The jobs of the filtered runs of the period by runner label set and by runner group
+    (``grouping_set`` says which): jobs, queue percentiles, compute minutes."""
+    if not table_exists(con, "kpi", "run_facts"):
+        return []
+    return _rows(con, _over_runs("runners"), _period(filters, period))
 
 
 def run_attempts(con: duckdb.DuckDBPyConnection, repo: str, run_id: int) -> list[dict[str, Any]]:

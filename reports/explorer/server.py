@@ -47,12 +47,17 @@ def config_from_env(db_path: str | Path | None = None) -> ExplorerConfig:
         kpi=settings.kpi_config(),
         token=settings.get(settings.SERVE_TOKEN) or None,
         memory_limit=settings.get(settings.DUCKDB_MEMORY_LIMIT),
+        runner_rates=settings.runner_rates(),
     )
 
 
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, db: str | Path | None = None) -> int:
-    """Serve until interrupted; 2 when refused."""
-    config = config_from_env(db)
+    """Serve until interrupted; 2 when refused or misconfigured."""
+    try:
+        config = config_from_env(db)
+    except ValueError as exc:  # a setting that cannot be read; the message names its key
+        print(f"ci-metrics serve: {exc}", file=sys.stderr)
+        return 2
     why = refusal(host, config)
     if why:
         print(why, file=sys.stderr)

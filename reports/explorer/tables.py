@@ -35,6 +35,10 @@ def _when(value: Any) -> str:
     return formatting.NO_VALUE if value is None else str(value).replace("T", " ")
 
 
+def _usd(value: Any, digits: int = 2) -> str:
+    return formatting.NO_VALUE if value is None else f"${value:,.{digits}f}"
+
+
 FORMATS: dict[str, Callable[[Any], str]] = {
     "text": _text,
     "count": lambda v: formatting.number(v),
@@ -43,7 +47,12 @@ FORMATS: dict[str, Callable[[Any], str]] = {
     "time": _when,
     "sha": lambda v: formatting.NO_VALUE if not v else str(v)[:7],
     "id": lambda v: formatting.NO_VALUE if v is None else str(v),
+    "usd": _usd,
+    "rate": lambda v: _usd(v, 3),  # USD per minute: GitHub's rates have three decimals
 }
+
+
+NUMERIC = ("count", "duration", "percent", "usd", "rate")  # right-aligned
 
 
 @dataclass(frozen=True)
@@ -92,7 +101,7 @@ class Table:
                     "text": text,
                     "href": c.link(row) if c.link else None,
                     "links": links,
-                    "numeric": c.numeric or c.fmt in ("count", "duration", "percent"),
+                    "numeric": c.numeric or c.fmt in NUMERIC,
                     "key": c.key,
                     "wrap": c.wrap,
                 }
