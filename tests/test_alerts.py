@@ -245,7 +245,7 @@ def test_explorer_links_in_alerts_encode_and_escape_every_value() -> None:
         "<https://ci.example.com/explorer/?repo=o%2Fr%26x%3C%21channel%3E%7Cy+z"
         "&amp;repo=a%2Fb&amp;start=2025-03-04&amp;end=2025-03-10|Open in explorer>"
     )
-    # without the address, no explorer link anywhere; a partition that is not a day: none
+    # without the address no explorer link; a partition that is not a day: no period
     assert "explorer" not in alert.text(DAGSTER_URL).lower()
     odd = dataclasses.replace(alert, metadata={}, partition="not-a-day<x>")
     assert odd.text(explorer_url=EXPLORER_URL).splitlines()[-1] == (

@@ -325,6 +325,7 @@ def test_terminal_keeps_workflow_names_on_a_narrow_screen(report: dict, width: i
 
 def test_cli_formats_and_write(db: Path, tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("CI_METRICS_OUTPUT_DIR", str(tmp_path / "out"))
+    monkeypatch.setenv("CI_METRICS_EXPLORER_URL", "https://ci.example.com/x")
     argv = ["--db", str(db), "--as-of", AS_OF.isoformat()]
     assert report_main([*argv, "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["schema_version"] == SCHEMA_VERSION
@@ -333,6 +334,8 @@ def test_cli_formats_and_write(db: Path, tmp_path: Path, monkeypatch, capsys) ->
     assert "last 30 days" in out.out
     for name in ("dashboard.html", "summary.md", "metrics-report.json"):
         assert (tmp_path / "out" / name).stat().st_size > 0
+    page = (tmp_path / "out" / "dashboard.html").read_text()
+    assert 'href="https://ci.example.com/x/workflow?repo=o%2Fr&amp;workflow=CI&amp;' in page
     assert report_main(["--db", str(tmp_path / "missing.duckdb")]) == 2
 
 
