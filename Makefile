@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 
-.PHONY: setup demo test lint format dev bench clean browser postgres reliability load-record serve
+.PHONY: setup demo test lint format dev bench clean browser postgres reliability load-record serve \
+	screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +55,11 @@ dev: setup
 # The read-only explorer on http://127.0.0.1:8080/ (ci-metrics serve --help).
 serve: setup
 	$(BIN)/ci-metrics serve
+
+# docs/screenshots/{dashboard,explorer}.png: the demo's store, its dashboard and the explorer
+# over it on 127.0.0.1, photographed by headless Chromium (python -m reports.screenshots).
+screenshots: setup browser
+	$(BIN)/python -m reports.screenshots --out docs/screenshots
 
 # Each benchmark prints its own figures; together they take about twenty minutes.
 bench: setup

@@ -21,6 +21,7 @@ from pipelines.asset_keys import kpi_key
 from pipelines.dagster_adapter import latest_check_results, single_run_asset
 from pipelines.kpi.build import TABLES
 from pipelines.kpi.filters import parse_day
+from pipelines.links import Explorer
 from pipelines.partitions import run_range_end
 from pipelines.resources import DuckDBStore, KpiSettings, ReportOutput
 from pipelines.snapshot import publish as publish_snapshot
@@ -30,10 +31,11 @@ from reports.files import write_reports
 
 
 class DashboardConfig(Config):
-    """``window``: the window shown first (7, 30 or 90); ``as_of``: YYYY-MM-DD, empty for
-    the last day of the run's partition range, else the last day the KPI tables cover."""
+    """``window``: the window shown first (7, 30 or 90; the targets' 7 by default);
+    ``as_of``: YYYY-MM-DD, empty for the last day of the run's partition range, else the
+    last day the KPI tables cover."""
 
-    window: int = 30
+    window: int = 7
     as_of: str = ""
 
 
@@ -64,13 +66,20 @@ def dashboard(
             config=kpi_settings.config(),
             checks=latest_check_results(context.instance, [c.spec().key for c in RAW_CHECKS]),
         )
-    paths = write_reports(report, reports.output_dir, window=config.window)
+    paths = write_reports(
+        report, reports.output_dir, window=config.window, explorer_url=reports.explorer_url
+    )
     context.log.info(f"dashboard written to {paths['dashboard'].resolve()}")
     metadata: dict[str, object] = {
         "as_of": report["as_of"],
         "repos": ", ".join(report["repos"]),
         "breaches_7d": sum(c["status"] == "breach" for c in report["windows"]["7"]["kpis"]),
     }
+    overview = Explorer(reports.explorer_url).overview(
+        report["repos"], report["windows"][str(config.window)]["start"], report["as_of"]
+    )
+    if overview:  # the window shown first, in the explorer
+        metadata["explorer"] = MetadataValue.url(overview)
     for kind, path in paths.items():
         resolved = Path(path).resolve()
         metadata[f"{kind}_path"] = MetadataValue.path(str(resolved))

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 
 import httpx
 from dagster import (
@@ -35,6 +36,7 @@ from dagster import (
 from pipelines.dagster_adapter import COMPLETED_STATUSES
 from pipelines.kpi import formatting
 from pipelines.kpi.catalogue import KPIS
+from pipelines.links import Explorer
 from pipelines.resources import AlertWebhook
 
 logger = logging.getLogger(__name__)
@@ -152,6 +154,30 @@ def _ui_link(dagster_url: str, path: str) -> str | None:
     return f"{base}/{path.lstrip('/')}" if base else None
 
 
+def _days(text: object) -> tuple[date | None, date | None]:
+    """A window or partition (``D`` or ``D .. D``) as its first and last day; none when
+    it is not made of days."""
+    if not isinstance(text, str):
+        return None, None
+    first, _, last = (p.strip() for p in text.partition(".."))
+    try:
+        start = date.fromisoformat(first)
+        return start, date.fromisoformat(last) if last else start
+    except ValueError:
+        return None, None
+
+
+def explorer_line(
+    explorer_url: str, repos: Sequence[str] = (), window: object = None
+) -> str | None:
+    """``<url|Open in explorer>``: the explorer's overview of ``repos`` over ``window``
+    (``D .. D`` or a day), every value URL-encoded and the link escaped for Slack; None
+    without an explorer address."""
+    start, end = _days(window)
+    url = Explorer(explorer_url).overview([str(r) for r in repos], start, end)
+    return f"<{slack_escape(url)}|Open in explorer>" if url else None
+
+
 def _fmt(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
@@ -207,10 +233,11 @@ class CheckAlert:
     metadata: dict[str, object]
     description: str | None
 
-    def text(self, dagster_url: str = "") -> str:
+    def text(self, dagster_url: str = "", explorer_url: str = "") -> str:
         """Slack-compatible message text: the check, value, target, the worst workflows,
-        partition and a link into the UI at ``dagster_url`` (none when empty); every string
-        from the data escaped for Slack."""
+        partition, a link into the UI at ``dagster_url`` and one to the explorer's overview
+        of the check's repositories and window at ``explorer_url`` (none when empty); every
+        string from the data escaped for Slack."""
         asset = self.check.asset_key.to_user_string()
         lines = [
             f"*{self.severity}* check `{slack_escape(self.check.name)}` failed on "
@@ -226,6 +253,11 @@ class CheckAlert:
         link = _ui_link(dagster_url, f"assets/{'/'.join(self.check.asset_key.path)}?view=checks")
         if link:
             lines.append(f"<{link}|Open in Dagster>")
+        repos = self.metadata.get("breached_repos") or []
+        window = self.metadata.get("window") or self.partition
+        explorer = explorer_line(explorer_url, repos if isinstance(repos, list) else [], window)
+        if explorer:
+            lines.append(explorer)
         return "\n".join(lines)
 
 
@@ -322,7 +354,7 @@ def build_check_alert_sensor(
             if cursor_key in blocked:
                 continue
             if alert is not None:
-                text = alert.text(alerts.dagster_url)
+                text = alert.text(alerts.dagster_url, alerts.explorer_url)
                 if not send_alert(text, webhook_url=alerts.url, log=context.log):
                     failed += 1
                     blocked.add(cursor_key)  # retry this evaluation on the next tick
@@ -335,9 +367,12 @@ def build_check_alert_sensor(
     return _sensor
 
 
-def run_failure_text(context: RunFailureSensorContext, dagster_url: str = "") -> str:
-    """Slack-compatible text for a failed run: job, run id, partition, error and a link
-    into the UI at ``dagster_url`` (none when empty)."""
+def run_failure_text(
+    context: RunFailureSensorContext, dagster_url: str = "", explorer_url: str = ""
+) -> str:
+    """Slack-compatible text for a failed run: job, run id, partition, error, a link into
+    the UI at ``dagster_url`` and one to the explorer's overview of the run's days at
+    ``explorer_url`` (none when empty)."""
     run = context.dagster_run
     lines = [f"*Run failed*: job `{slack_escape(run.job_name)}` run `{run.run_id}`"]
     partition = _run_partition(dict(run.tags))
@@ -348,6 +383,9 @@ def run_failure_text(context: RunFailureSensorContext, dagster_url: str = "") ->
     link = _ui_link(dagster_url, f"runs/{run.run_id}")
     if link:
         lines.append(f"<{link}|Open in Dagster>")
+    explorer = explorer_line(explorer_url, (), partition)
+    if explorer:
+        lines.append(explorer)
     return "\n".join(lines)
 
 
@@ -358,7 +396,7 @@ def run_failure_text(context: RunFailureSensorContext, dagster_url: str = "") ->
 )
 def pipeline_run_failure_alerts(context: RunFailureSensorContext, alerts: AlertWebhook) -> None:
     """Alert on a failed run of this code location's jobs."""
-    text = run_failure_text(context, alerts.dagster_url)
+    text = run_failure_text(context, alerts.dagster_url, alerts.explorer_url)
     send_alert(text, webhook_url=alerts.url, log=context.log)
 
 

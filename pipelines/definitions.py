@@ -77,9 +77,13 @@ def resources() -> dict[str, object]:
             baseline_start=_str(settings.BASELINE_START),
             baseline_end=_str(settings.BASELINE_END),
         ),
-        "reports": ReportOutput(output_dir=_str(settings.OUTPUT_DIR)),
+        "reports": ReportOutput(
+            output_dir=_str(settings.OUTPUT_DIR), explorer_url=_str(settings.EXPLORER_URL)
+        ),
         "alerts": AlertWebhook(
-            url=_str(settings.ALERT_WEBHOOK_URL), dagster_url=_str(settings.DAGSTER_URL)
+            url=_str(settings.ALERT_WEBHOOK_URL),
+            dagster_url=_str(settings.DAGSTER_URL),
+            explorer_url=_str(settings.EXPLORER_URL),
         ),
     }
 

@@ -100,14 +100,17 @@ class KpiSettings(ConfigurableResource):
 
 
 class ReportOutput(ConfigurableResource):
-    """The folder the dashboard, ``summary.md`` and ``metrics-report.json`` are written to."""
+    """The folder the dashboard, ``summary.md`` and ``metrics-report.json`` are written to,
+    and the explorer address the dashboard links to (empty: no explorer links)."""
 
     output_dir: str = settings.OUTPUT_DIR.default
+    explorer_url: str = settings.EXPLORER_URL.default
 
 
 class AlertWebhook(ConfigurableResource):
     """Where alerts go: a Slack-compatible webhook (a secret; empty: alerts are only logged)
-    and the Dagster UI address alerts link to (empty: no link)."""
+    and the Dagster UI and explorer addresses alerts link to (empty: no such link)."""
 
     url: str = Field(default="", repr=False)
     dagster_url: str = settings.DAGSTER_URL.default
+    explorer_url: str = settings.EXPLORER_URL.default

@@ -62,6 +62,9 @@ ALERT_WEBHOOK_URL = Setting(
     "CI_METRICS_ALERT_WEBHOOK_URL", "", "Slack-compatible webhook", secret=True
 )
 DAGSTER_URL = Setting("CI_METRICS_DAGSTER_URL", "", "Dagster UI link in alerts")
+EXPLORER_URL = Setting(
+    "CI_METRICS_EXPLORER_URL", "", "explorer address the dashboard and alerts link to"
+)
 DUCKDB_MEMORY_LIMIT = Setting(
     "CI_METRICS_DUCKDB_MEMORY_LIMIT", "", "DuckDB memory_limit, e.g. 512MB (default: DuckDB's)"
 )

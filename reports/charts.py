@@ -36,8 +36,8 @@ def nice_ticks(low: float, high: float, count: int = 4) -> list[float]:
         high = low + 1
     raw = (high - low) / count
     power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
-    first = math.floor(low / step) * step
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw * (1 - 1e-9))
+    first = math.floor(low / step + 1e-9) * step  # 0.6 / 0.1 is 5.999…: still 6 steps
     ticks = []
     value = first
     while value < high + step * 0.5 and len(ticks) < 12:

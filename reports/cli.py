@@ -93,7 +93,12 @@ def report_main(argv: Sequence[str] | None = None) -> int:
     if args.write:
         from reports.files import write_reports
 
-        paths = write_reports(report, settings.get(settings.OUTPUT_DIR), window=args.window)
+        paths = write_reports(
+            report,
+            settings.get(settings.OUTPUT_DIR),
+            window=args.window,
+            explorer_url=settings.get(settings.EXPLORER_URL),
+        )
         for path in paths.values():
             print(path.resolve(), file=sys.stderr)
     return 0

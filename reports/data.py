@@ -13,15 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from importlib import resources
 from typing import Any
 
 import duckdb
 
 from pipelines.kpi import query, sqlfiles
 from pipelines.kpi.build import WINDOW_TABLES, window_sql
-from pipelines.kpi.catalogue import KPIS, REPORT_WINDOWS, TARGET_WINDOW_DAYS
+from pipelines.kpi.catalogue import KPIS, MEASURES, REPORT_WINDOWS, TARGET_WINDOW_DAYS
 from pipelines.kpi.config import DEFAULT_CONFIG, KpiConfig
 from pipelines.kpi.filters import ALL_RUNS, Filters, Period, Windows
+from pipelines.links import repo_url, web_url
 from pipelines.store import table_exists
 
 WINDOWS: tuple[int, ...] = REPORT_WINDOWS
@@ -97,6 +99,11 @@ def _kpis(
                     "value": now.value,
                     "window_value": now.window_value,
                     "baseline_value": now.baseline_value,
+                    "reduction": kpi.reduction,
+                    # what the window measured, in the measure's own unit (a reduction's
+                    # value needs a baseline; this does not)
+                    "measure_label": MEASURES[kpi.measure].label,
+                    "measure_unit": MEASURES[kpi.measure].unit,
                     "status": now.status,
                     "previous_value": prev_value,
                     "change": (
@@ -235,6 +242,79 @@ def _series(
     return out
 
 
+# The per-(workflow, day) sums the dashboard's workflow filter adds up in the browser: the
+# measures of kpi.workflow_daily that are sums over runs (percentiles cannot be re-summed).
+DAILY_SUMS: tuple[str, ...] = (
+    "runs",
+    "failures",
+    "compute_minutes",
+    "duration_sum_s",
+    "duration_count",
+)
+
+
+def _workflow_daily(
+    con: duckdb.DuckDBPyConnection,
+    period: Period,
+    filters: Filters,
+    config: KpiConfig,
+    multi_repo: bool,
+) -> dict[str, Any]:
+    """``DAILY_SUMS`` and runs per event for each (workflow, day) of ``period``: the rows of
+    ``kpi.workflow_daily`` and ``kpi.workflow_event_daily`` (the same query), for the
+    report's filter, as one series per workflow."""
+    days = period.day_list()
+    index = {d: i for i, d in enumerate(days)}
+    windows = Windows.each_day(period)
+    sums = query.series(con, DAILY_SUMS, filters, windows, by=["workflow"], config=config)
+    by_event = query.series(
+        con, ["runs"], filters, windows, by=["workflow", "event"], config=config
+    )
+    out: dict[tuple[str, str | None], dict[str, Any]] = {}
+
+    def entry(repo: str, wf: str | None) -> dict[str, Any]:
+        if (repo, wf) not in out:
+            out[(repo, wf)] = {
+                "repo": repo,
+                "workflow": wf,
+                "label": _series_label(repo, wf, multi_repo),
+                **{m: [0] * len(days) for m in DAILY_SUMS},
+                "events": {},
+            }
+        return out[(repo, wf)]
+
+    for (repo, wf, _, day), v in sums.items():
+        row = entry(repo, wf)
+        for m in DAILY_SUMS:
+            row[m][index[day]] = v.get(m) or 0
+    for (repo, wf, event, day), v in by_event.items():
+        events = entry(repo, wf)["events"]
+        label = "(none)" if event is None else event
+        events.setdefault(label, [0] * len(days))[index[day]] += v.get("runs") or 0
+    return {
+        "days": [d.isoformat() for d in days],
+        "workflows": [out[k] for k in sorted(out, key=lambda k: (k[0], k[1] or ""))],
+    }
+
+
+def _failed_runs(
+    con: duckdb.DuckDBPyConnection, period: Period, filters: Filters, limit: int = 15
+) -> list[dict[str, Any]]:
+    """The newest runs of the window whose final attempt failed, with their GitHub links."""
+    if not table_exists(con, "kpi", "run_facts"):
+        return []
+    facts = sqlfiles.load("filter").replace("{facts}", "kpi.run_facts")
+    own = resources.files("reports").joinpath("sql", "failed_runs.sql").read_text()
+    sql = f"WITH runs_f AS ({facts}) SELECT * FROM ({own.strip().rstrip(';')})"
+    params = {
+        **filters.sql_params(),
+        "start_day": period.start,
+        "end_day": period.end,
+        "limit": limit,
+    }
+    return _rows(con, sql, sqlfiles.bind(sql, params))
+
+
 def _window(
     con: duckdb.DuckDBPyConnection,
     repos: list[str],
@@ -258,6 +338,7 @@ def _window(
             if (w["duration_mean_change"] or 0) > 0.2
         ],
         "series": _series(con, period, filters, config, multi),
+        "failed_runs": _failed_runs(con, period, filters),
         "tests": _window_tests(con, as_of, days),
     }
 
@@ -439,6 +520,29 @@ def _freshness(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, Any]:
     return {"runs": raw, "tests": tests, "kpi": kpi, "days_without_runs": missing}
 
 
+def _github(con: duckdb.DuckDBPyConnection, repos: list[str]) -> dict[str, Any]:
+    """Each repository's web page (as GitHub gave it, else github.com's address) and the
+    GitHub page of every stored run (its last attempt's ``html_url``), http(s) only."""
+    stored: dict[str, Any] = {}
+    if table_exists(con, "raw", "repositories"):
+        stored = dict(con.execute("SELECT repo, html_url FROM raw.repositories").fetchall())
+    runs = con.execute(
+        "SELECT repo, run_id, html_url FROM raw.workflow_runs WHERE html_url IS NOT NULL "
+        "QUALIFY row_number() OVER (PARTITION BY repo, run_id ORDER BY run_attempt DESC) = 1"
+    ).fetchall()
+    return {
+        "repo_urls": {r: repo_url(r, stored.get(r)) for r in repos},
+        "run_urls": {f"{r}#{i}": web_url(u) for r, i, u in runs if web_url(u)},
+    }
+
+
+def _utc_iso(now: datetime | None) -> str:
+    """``now`` (naive is UTC) as UTC ISO text, to the second."""
+    moment = now or datetime.now(UTC)
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.isoformat(timespec="seconds")
+
+
 def load_report(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -453,8 +557,16 @@ def load_report(
     day), as plain JSON-ready values."""
     as_of = as_of or default_as_of(con)
     repos = query.known_repos(con, filters)
+    multi = len(repos) > 1
+    shown = {str(w): _window(con, repos, as_of, w, filters, config) for w in windows}
+    freshness = _freshness(con, as_of)
+    for window in shown.values():
+        # is there an earlier window to compare with at all
+        first_run, first_test = freshness["runs"]["first_day"], freshness["tests"]["first_day"]
+        window["earlier_runs"] = bool(first_run and first_run < window["start"])
+        window["earlier_tests"] = bool(first_test and first_test < window["start"])
     return {
-        "generated_at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
+        "generated_at": _utc_iso(now),
         "as_of": as_of.isoformat(),
         "repos": repos,
         "full_suite_workflow": config.full_suite_workflow,
@@ -464,9 +576,13 @@ def load_report(
             "branch": list(filters.branches),
             "event": list(filters.events),
         },
-        "windows": {str(w): _window(con, repos, as_of, w, filters, config) for w in windows},
+        "windows": shown,
+        "workflow_daily": _workflow_daily(
+            con, Period.ending(as_of, max(windows)), filters, config, multi
+        ),
+        "github": _github(con, repos),
         "tests": _tests(con),
-        "freshness": _freshness(con, as_of),
+        "freshness": freshness,
         # the latest evaluation of each check, as the Dagster instance recorded it
         "checks": list(checks),
     }

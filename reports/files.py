@@ -27,17 +27,20 @@ def _write(path: Path, text: str) -> Path:
 
 
 def write_reports(
-    report: dict[str, Any], out_dir: str | Path, *, window: int = 30
+    report: dict[str, Any], out_dir: str | Path, *, window: int = 7, explorer_url: str = ""
 ) -> dict[str, Path]:
     """Write dashboard.html, summary.md and metrics-report.json; their paths by kind.
 
-    ``window`` is the dashboard's initially shown window; the summary uses the 7-day
-    window of the KPI contract.
+    ``window`` is the dashboard's initially shown window (the targets' 7 days unless
+    asked); the summary uses the 7-day window of the KPI contract. ``explorer_url``: the
+    explorer the dashboard links to (empty: no explorer links).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     return {
-        "dashboard": _write(out / DASHBOARD, render_html(report, default_window=window)),
+        "dashboard": _write(
+            out / DASHBOARD, render_html(report, default_window=window, explorer_url=explorer_url)
+        ),
         "summary": _write(out / SUMMARY, render_markdown(report, window=7)),
         "json": _write(out / JSON_REPORT, render_json(report)),
     }

@@ -5,6 +5,11 @@ script reads is JSON with ``<``, ``>`` and ``&`` escaped. The page carries a
 Content-Security-Policy that allows no network at all and only its own inline script (by
 hash), so even a missed escape could not run code or fetch anything. All windows are
 rendered into the page; a radio group switches between them with CSS alone.
+
+Runs, commits and pull requests link to GitHub (http(s) addresses only: anything else
+stays text); with the explorer's address (``CI_METRICS_EXPLORER_URL``) workflows, runs and
+KPI cards also link to its pages. A workflow filter re-adds, in the browser, the per-day
+sums embedded per (workflow, day); views that are not sums say they are not filtered.
 """
 
 from __future__ import annotations
@@ -12,13 +17,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from pipelines import settings
 from pipelines.kpi import formatting
+from pipelines.links import Explorer, commit_url, pull_url, web_url
 from reports import charts
 
 MAX_SERIES = 8
@@ -41,6 +50,23 @@ def _sha256(text: str) -> str:
     return base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode()
 
 
+def utc_time(iso: str) -> str:
+    """An ISO timestamp as ``YYYY-MM-DD HH:MM UTC`` (naive means UTC already)."""
+    moment = datetime.fromisoformat(iso)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def rate_floor(series: list[dict[str, Any]]) -> float | None:
+    """The lowest value a rate chart's axis needs: a round 10 % step at least 5 points
+    under the lowest rate, and never above 80 % (a 20-point span does not exaggerate)."""
+    values = [v for s in series for v in s["values"] if v is not None]
+    if not values:
+        return None
+    return max(0.0, min(0.8, math.floor((min(values) - 0.05) * 10) / 10))
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("reports", "templates"),
@@ -58,6 +84,8 @@ def _environment() -> Environment:
         relative=formatting.relative,
         trend=formatting.trend,
         sort_value=lambda v: "" if v is None else charts.fmt_value(v),
+        web_url=web_url,
+        utc_time=utc_time,
     )
     env.globals["status_label"] = formatting.STATUS_LABELS
     return env
@@ -80,6 +108,7 @@ def _figure(
     kind: str,
     fmt: charts.Formatter,
     note: str = "",
+    filtering: str = "unfiltered",
     y_min: float | None = None,
     y_max: float | None = None,
 ) -> dict[str, Any]:
@@ -106,6 +135,9 @@ def _figure(
         "days": days,
         "series": series,
         "fmt": fmt,
+        # how the workflow filter treats it: "sum" (re-added per workflow in the page),
+        # "per_workflow" (the chosen workflow's series stands out) or "unfiltered"
+        "filtering": filtering,
     }
 
 
@@ -120,16 +152,19 @@ def _figures(window: dict[str, Any]) -> list[dict[str, Any]]:
     order = [(r["repo"], r["workflow_name"]) for r in window["workflows"]]
     more = len(order) - MAX_SERIES
     note = f"The {MAX_SERIES} busiest of {len(order)} workflows." if more > 0 else ""
+    success = _top(s["success_rate_7d"], order)
     return [
         _figure(
             f"success-{w}",
             "Success rate, 7-day rolling",
             days,
-            _top(s["success_rate_7d"], order),
+            success,
             kind="line",
             fmt=_pct,
             note=note,
+            y_min=rate_floor(success),
             y_max=1.0,
+            filtering="per_workflow",
         ),
         _figure(
             f"duration-mean-{w}",
@@ -139,6 +174,7 @@ def _figures(window: dict[str, Any]) -> list[dict[str, Any]]:
             kind="line",
             fmt=formatting.duration,
             note=note,
+            filtering="per_workflow",
         ),
         _figure(
             f"duration-p95-{w}",
@@ -148,6 +184,7 @@ def _figures(window: dict[str, Any]) -> list[dict[str, Any]]:
             kind="line",
             fmt=formatting.duration,
             note=note,
+            filtering="per_workflow",
         ),
         _figure(
             f"volume-{w}",
@@ -156,6 +193,7 @@ def _figures(window: dict[str, Any]) -> list[dict[str, Any]]:
             s["volume_by_event"],
             kind="bar",
             fmt=lambda v: formatting.number(v),
+            filtering="sum",
         ),
         _figure(
             f"compute-{w}",
@@ -164,6 +202,7 @@ def _figures(window: dict[str, Any]) -> list[dict[str, Any]]:
             s["compute_minutes"],
             kind="bar",
             fmt=lambda v: formatting.number(v),
+            filtering="sum",
         ),
         _figure(
             f"prwait-{w}",
@@ -176,7 +215,15 @@ def _figures(window: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _cards(window: dict[str, Any], repos: list[str]) -> list[dict[str, Any]]:
+def _filter_pairs(report: dict[str, Any], *names: str) -> dict[str, list[str]]:
+    """The report's own filter values of ``names``, for the explorer links to keep."""
+    return {n: list(report["filters"].get(n, [])) for n in names}
+
+
+def _cards(
+    window: dict[str, Any], repos: list[str], explorer: Explorer, report: dict[str, Any]
+) -> list[dict[str, Any]]:
+    kept = _filter_pairs(report, "workflow", "branch", "event")
     groups = []
     for repo in repos:
         cards = []
@@ -186,24 +233,78 @@ def _cards(window: dict[str, Any], repos: list[str]) -> list[dict[str, Any]]:
             spark = charts.svg_sparkline(
                 card.get("history", []), label=f"{card['label']}, daily 7-day values"
             )
-            cards.append({**card, "spark": spark})
+            link = explorer.overview([repo], window["start"], window["end"], **kept)
+            cards.append({**card, "spark": spark, "explorer": link})
         groups.append({"repo": repo, "cards": cards})
     return groups
 
 
-def render_html(report: dict[str, Any], *, default_window: int = 30) -> str:
-    """The dashboard page for ``report`` (from :func:`reports.data.load_report`)."""
+def _workflow_links(
+    window: dict[str, Any], explorer: Explorer, report: dict[str, Any]
+) -> dict[tuple[str, str | None], str | None]:
+    """The explorer page of each workflow of the window, over the window's days."""
+    kept = _filter_pairs(report, "branch", "event")
+    return {
+        (w["repo"], w["workflow_name"]): explorer.workflow(
+            w["repo"], w["workflow_name"], window["start"], window["end"], **kept
+        )
+        if w["workflow_name"] is not None
+        else None
+        for w in window["workflows"]
+    }
+
+
+def _run_view(
+    row: dict[str, Any], explorer: Explorer, report: dict[str, Any], workflows: dict
+) -> dict[str, Any]:
+    """A failed run with its links: GitHub (run, commit, PRs) and the explorer's pages."""
+    base = report["github"]["repo_urls"].get(row["repo"])
+    return {
+        **row,
+        "github": web_url(row.get("html_url")),
+        "commit_url": commit_url(base, row.get("head_sha")),
+        "prs": [(n, pull_url(base, n)) for n in row.get("pull_request_numbers") or []],
+        "explorer": explorer.run(row["repo"], row["run_id"]),
+        "workflow_explorer": workflows.get((row["repo"], row.get("workflow_name"))),
+    }
+
+
+def _flaky_view(row: dict[str, Any], explorer: Explorer, report: dict[str, Any]) -> dict:
+    """A flaky test with its commits and runs linked to GitHub (and runs to the explorer)."""
+    repo = row.get("repo") or ""
+    base = report["github"]["repo_urls"].get(repo)
+    runs = report["github"]["run_urls"]
+    return {
+        **row,
+        "commits": [(sha, commit_url(base, sha)) for sha in (row.get("head_shas") or [])[:5]],
+        "runs": [
+            (rid, runs.get(f"{repo}#{rid}"), explorer.run(repo, rid) if repo else None)
+            for rid in (row.get("run_ids") or [])[:6]
+        ],
+    }
+
+
+def render_html(report: dict[str, Any], *, default_window: int = 7, explorer_url: str = "") -> str:
+    """The dashboard page for ``report`` (from :func:`reports.data.load_report`), shown
+    first over ``default_window`` days (the targets' 7), linking into the explorer at
+    ``explorer_url`` when given."""
+    explorer = Explorer(explorer_url)
     windows = sorted(report["windows"].values(), key=lambda w: w["days"])
     if str(default_window) not in report["windows"]:
         default_window = windows[-1]["days"]
-    views = [
-        {
-            **w,
-            "figures": _figures(w),
-            "card_groups": _cards(w, report["repos"]),
-        }
-        for w in windows
-    ]
+    views = []
+    for w in windows:
+        links = _workflow_links(w, explorer, report)
+        views.append(
+            {
+                **w,
+                "figures": _figures(w),
+                "card_groups": _cards(w, report["repos"], explorer, report),
+                "workflow_links": links,
+                "failed": [_run_view(r, explorer, report, links) for r in w["failed_runs"]],
+                "flaky": [_flaky_view(r, explorer, report) for r in w["tests"]["flaky"][:25]],
+            }
+        )
     script = _asset("dashboard.js")
     css = _asset("dashboard.css")
     labels = sorted({wf["label"] for w in windows for wf in w["workflows"]})
@@ -212,6 +313,8 @@ def render_html(report: dict[str, Any], *, default_window: int = 30) -> str:
         "defaultWindow": default_window,
         "asOf": report["as_of"],
         "workflows": labels,
+        # per (workflow, day) sums the workflow filter adds up: see reports.data.DAILY_SUMS
+        "daily": report["workflow_daily"],
     }
     template = _environment().get_template("dashboard.html.j2")
     return template.render(
@@ -224,4 +327,27 @@ def render_html(report: dict[str, Any], *, default_window: int = 30) -> str:
         style_hash=_sha256(css),
         config_json=script_json(config),
         failed_checks=[c for c in report["checks"] if not c["passed"]],
+        totals=_daily_totals(report),
+        baseline_keys=(settings.BASELINE_START.key, settings.BASELINE_END.key),
+        explorer=explorer,
+        overview_url=explorer.overview(
+            report["filters"]["repo"],
+            windows[0]["start"] if windows else None,
+            report["as_of"],
+            **_filter_pairs(report, "workflow", "branch", "event"),
+        ),
     )
+
+
+def _daily_totals(report: dict[str, Any]) -> dict[str, list[float]]:
+    """The per-day sums over every workflow (what the filter shows when nothing is
+    chosen), over the embedded days; each window shows its last days."""
+    daily = report["workflow_daily"]
+    n = len(daily["days"])
+    return {
+        "days": daily["days"],
+        **{
+            m: [sum(w[m][i] for w in daily["workflows"]) for i in range(n)]
+            for m in ("runs", "failures", "compute_minutes", "duration_sum_s", "duration_count")
+        },
+    }

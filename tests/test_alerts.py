@@ -1,5 +1,6 @@
 """Alerts end to end: real Dagster runs, a real check failure, a real local HTTP receiver."""
 
+import dataclasses
 import logging
 from collections.abc import Iterator
 from datetime import timedelta
@@ -35,6 +36,7 @@ DAY = T0.date().isoformat()
 
 
 DAGSTER_URL = "http://dagster.example:3000/"
+EXPLORER_URL = "https://ci.example.com/explorer/"
 
 
 @pytest.fixture
@@ -45,8 +47,11 @@ def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
 
 
 def _alerts(receiver: Receiver) -> dict[str, AlertWebhook]:
-    """The ``alerts`` resource posting to ``receiver``, linking to the UI at DAGSTER_URL."""
-    return {"alerts": AlertWebhook(url=receiver.url, dagster_url=DAGSTER_URL)}
+    """The ``alerts`` resource posting to ``receiver``, linking to the UI at DAGSTER_URL
+    and to the explorer at EXPLORER_URL."""
+    return {
+        "alerts": AlertWebhook(url=receiver.url, dagster_url=DAGSTER_URL, explorer_url=EXPLORER_URL)
+    }
 
 
 @pytest.fixture
@@ -109,6 +114,9 @@ def test_failing_quality_check_blocks_and_alerts_once(receiver: Receiver, db, ca
     assert "runs_unique_key" in text and "ERROR" in text
     assert f"partition: {DAY}" in text
     assert "http://dagster.example:3000/assets/github_workflow_runs?view=checks" in text
+    # the explorer's overview of the checked day (Slack escapes & as &amp;)
+    explorer = f"<https://ci.example.com/explorer/?start={DAY}&amp;end={DAY}|Open in explorer>"
+    assert explorer in text.splitlines()
     assert "secret-token-xyz" not in caplog.text
 
     # a new failing evaluation of the same check alerts again, once
@@ -161,6 +169,11 @@ def test_kpi_target_breach_alert_carries_value_and_target(receiver: Receiver, db
     # (the < escaped as Slack wants it)
     assert "value: 5m 00s" in pr_text and "target: &lt; 2m 00s" in pr_text and "WARN" in pr_text
     assert "status: Off target" in pr_text
+    window_start = T0.date() - timedelta(days=6)
+    assert (
+        f"<https://ci.example.com/explorer/?repo=o%2Fr&amp;start={window_start}&amp;end={DAY}"
+        "|Open in explorer>"
+    ) in pr_text.splitlines()
 
 
 def test_failed_delivery_is_retried_logged_without_the_url_and_resent(
@@ -213,6 +226,45 @@ def test_run_failure_sensor_posts_the_failed_run(receiver: Receiver, db) -> None
     text = receiver.bodies[0]["text"]
     assert result.run_id in text and f"partition: {DAY}" in text
     assert f"http://dagster.example:3000/runs/{result.run_id}" in text
+    explorer = f"<https://ci.example.com/explorer/?start={DAY}&amp;end={DAY}|Open in explorer>"
+    assert explorer in text.splitlines()
+
+
+def test_explorer_links_in_alerts_encode_and_escape_every_value() -> None:
+    hostile = "o/r&x<!channel>|y z"
+    alert = alerts.CheckAlert(
+        check=AssetCheckKey(kpi_key("target_status"), "pr_validation_avg_s_target"),
+        severity="WARN",
+        partition=None,
+        run_id="r",
+        metadata={"window": "2025-03-04 .. 2025-03-10", "breached_repos": [hostile, "a/b"]},
+        description=None,
+    )
+    line = alert.text(explorer_url=EXPLORER_URL).splitlines()[-1]
+    # every value percent-encoded (no <, >, | or space left), each & escaped for Slack
+    assert line == (
+        "<https://ci.example.com/explorer/?repo=o%2Fr%26x%3C%21channel%3E%7Cy+z"
+        "&amp;repo=a%2Fb&amp;start=2025-03-04&amp;end=2025-03-10|Open in explorer>"
+    )
+    # without the address no explorer link; a partition that is not a day: no period
+    assert "explorer" not in alert.text(DAGSTER_URL).lower()
+    odd = dataclasses.replace(alert, metadata={}, partition="not-a-day<x>")
+    assert odd.text(explorer_url=EXPLORER_URL).splitlines()[-1] == (
+        "<https://ci.example.com/explorer/|Open in explorer>"
+    )
+    assert alert.text(explorer_url="javascript:alert(1)").lower().count("explorer") == 0
+
+
+def test_the_explorer_address_reaches_the_resources(monkeypatch) -> None:
+    from dagster import EnvVar
+
+    from pipelines.definitions import resources
+
+    assert resources()["alerts"].explorer_url == ""
+    monkeypatch.setenv("CI_METRICS_EXPLORER_URL", EXPLORER_URL)
+    built = resources()
+    assert built["alerts"].explorer_url == EnvVar("CI_METRICS_EXPLORER_URL")
+    assert built["reports"].explorer_url == EnvVar("CI_METRICS_EXPLORER_URL")
 
 
 def test_the_alert_sensor_watches_every_check_of_the_code_location() -> None:

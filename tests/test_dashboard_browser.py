@@ -6,6 +6,7 @@ Python), never from the page or the renderer. A screenshot of each window is kep
 ``test-artifacts/`` for people to look at.
 """
 
+import math
 from datetime import datetime
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from tests.report_store import (
     expected_volume,
     insert_store,
     run_specs,
+    window_days,
 )
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -55,7 +57,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Run]
     insert_store(root / "store.duckdb", runs)
     with store.connect(root / "store.duckdb", read_only=True) as con:
         report = load_report(con, as_of=AS_OF, now=datetime(2025, 3, 11, 7, 0))
-    paths = write_reports(report, root / "out", window=30)
+    paths = write_reports(report, root / "out", window=30, explorer_url="http://explorer.test/")
     return paths["dashboard"], runs
 
 
@@ -155,13 +157,96 @@ def test_dashboard_in_chromium(browser_page, dashboard) -> None:
     assert rates == sorted(rates)
     assert table.locator("th[aria-sort=ascending]").count() == 1
 
-    # highlighting a workflow dims the other series, matched by name as data
-    page.locator("#focus").select_option(XSS_SCRIPT)
+    # choosing a workflow dims the other series of the per-workflow charts, by name as data
+    page.locator("#workflow-filter").select_option(XSS_SCRIPT)
     dimmed = visible_chart(page, "success", 90).locator("g.series.dim")
     assert dimmed.count() == len(WORKFLOWS) - 1
+    page.locator("#workflow-filter").select_option("")
 
     # phone width in dark mode: still renders, no horizontal overflow of the page
     page.set_viewport_size({"width": 390, "height": 844})
     page.emulate_media(color_scheme="dark")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     page.screenshot(path=str(ARTIFACTS / "dashboard-phone-dark.png"), full_page=False)
+
+
+def totals_column(page: Page, days: int, key: str) -> list[float | None]:
+    cells = page.locator(f'section.w-{days} table[data-table="daily-totals"] td[data-key="{key}"]')
+    return [
+        None if v == "" else float(v)
+        for v in cells.evaluate_all("cells => cells.map(c => c.dataset.value)")
+    ]
+
+
+def expected_daily(runs: list[Run], days: int, workflow: str | None) -> dict[str, list]:
+    """Per-day sums over the runs of ``workflow`` (None: every workflow), from the specs."""
+    out: dict[str, list] = {k: [] for k in ("runs", "failures", "compute", "secs", "mean")}
+    for d in window_days(days):
+        rs = [r for r in runs if r.day == d and workflow in (None, r.workflow)]
+        out["runs"].append(len(rs))
+        out["failures"].append(sum(not r.success for r in rs))
+        out["compute"].append(sum(math.ceil(r.job_s / 60) for r in rs))
+        out["secs"].append(sum(r.duration_s for r in rs))
+        out["mean"].append(sum(r.duration_s for r in rs) / len(rs) if rs else None)
+    return out
+
+
+def test_workflow_filter_re_adds_the_daily_sums(browser_page, dashboard) -> None:
+    page, events = browser_page
+    _, runs = dashboard
+    select = page.locator("#workflow-filter")
+    for workflow in (XSS_IMG, "CI", None):
+        select.select_option(workflow or "")
+        for days in (7, 30):
+            page.locator(f'label[for="w-{days}"]').click()
+            want = expected_daily(runs, days, workflow)
+            assert totals_column(page, days, "runs") == want["runs"], (workflow, days)
+            assert totals_column(page, days, "failures") == want["failures"]
+            assert totals_column(page, days, "compute_minutes") == want["compute"]
+            assert same(totals_column(page, days, "duration_sum_s"), want["secs"])
+            assert same(totals_column(page, days, "duration_mean_s"), want["mean"])
+            # the bar charts re-drawn from the same sums: runs per event, compute per repo
+            volume = series_values(page, "volume", days)
+            for event, values in expected_volume(
+                [r for r in runs if workflow in (None, r.workflow)], days
+            ).items():
+                assert volume[event] == [float(v) for v in values], (workflow, event)
+            assert list(series_values(page, "compute", days).values()) == [
+                [float(v) for v in want["compute"]]
+            ]
+            drawn = visible_chart(page, "volume", days).locator("rect")
+            assert sum(
+                float(v) for v in drawn.evaluate_all("rs => rs.map(r => r.dataset.value)")
+            ) == sum(want["runs"])
+            # views that are not sums say so while a workflow is chosen
+            note = page.locator(f"section.w-{days} #fig-prwait-{days} .when-filtered")
+            assert note.is_visible() == (workflow is not None)
+            rows = page.locator(f"section.w-{days} table.sortable tbody tr")
+            shown = [
+                t
+                for t, v in zip(
+                    rows.all_inner_texts(),
+                    [rows.nth(i).is_visible() for i in range(rows.count())],
+                    strict=True,
+                )
+                if v
+            ]
+            assert len(shown) == (1 if workflow else len(WORKFLOWS))
+        if workflow == XSS_IMG:
+            page.screenshot(path=str(ARTIFACTS / "dashboard-filtered.png"), full_page=True)
+    assert events["errors"] == [] and events["dialogs"] == []
+
+
+def test_links_lead_to_github_and_the_explorer(browser_page) -> None:
+    page, _ = browser_page
+    page.locator('label[for="w-7"]').click()
+    hrefs = page.locator("section.w-7 a[data-explorer]").evaluate_all(
+        "links => links.map(a => a.href)"
+    )
+    assert hrefs and all(h.startswith("http://explorer.test/") for h in hrefs)
+    workflows = page.locator('section.w-7 table.sortable a[data-explorer="workflow"]')
+    assert sorted(workflows.all_inner_texts()) == sorted(WORKFLOWS)
+    commits = page.locator('section.w-7 a[data-github="commit"]').evaluate_all(
+        "links => links.map(a => a.href)"
+    )
+    assert commits and all(h.startswith("https://github.com/o/r/commit/") for h in commits)

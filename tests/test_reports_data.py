@@ -2,11 +2,13 @@
 specs below, independently of the KPI SQL and of the renderers."""
 
 import copy
+import html
 import json
 import math
 import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote_plus
 
 import pytest
 from rich.console import Console
@@ -323,6 +325,7 @@ def test_terminal_keeps_workflow_names_on_a_narrow_screen(report: dict, width: i
 
 def test_cli_formats_and_write(db: Path, tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("CI_METRICS_OUTPUT_DIR", str(tmp_path / "out"))
+    monkeypatch.setenv("CI_METRICS_EXPLORER_URL", "https://ci.example.com/x")
     argv = ["--db", str(db), "--as-of", AS_OF.isoformat()]
     assert report_main([*argv, "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["schema_version"] == SCHEMA_VERSION
@@ -331,6 +334,8 @@ def test_cli_formats_and_write(db: Path, tmp_path: Path, monkeypatch, capsys) ->
     assert "last 30 days" in out.out
     for name in ("dashboard.html", "summary.md", "metrics-report.json"):
         assert (tmp_path / "out" / name).stat().st_size > 0
+    page = (tmp_path / "out" / "dashboard.html").read_text()
+    assert 'href="https://ci.example.com/x/workflow?repo=o%2Fr&amp;workflow=CI&amp;' in page
     assert report_main(["--db", str(tmp_path / "missing.duckdb")]) == 2
 
 
@@ -367,3 +372,229 @@ def test_dashboard_asset_writes_the_files(db: Path, tmp_path: Path, monkeypatch)
     assert meta["dashboard_bytes"].value == page.stat().st_size
     assert meta["as_of"].value == AS_OF.isoformat()
     assert 'id="w-7" value="7" checked' in page.read_text()
+
+
+# ---- links, the workflow filter's data, and what the page claims ---------------------------
+
+EXPLORER = "http://explorer.test/ci"
+HOSTILE_URL = "javascript:alert(1)"
+
+
+@pytest.fixture(scope="module")
+def linked_db(tmp_path_factory: pytest.TempPathFactory, db: Path) -> Path:
+    """The store with GitHub's links: a run page per run (one hostile), a pull request
+    for each pull_request run, the repository's page."""
+    path = tmp_path_factory.mktemp("linked") / "store.duckdb"
+    path.write_bytes(db.read_bytes())
+    with store.connect(path) as con:
+        con.execute(
+            "UPDATE raw.workflow_runs SET html_url = "
+            "'https://github.com/o/r/actions/runs/' || run_id, pull_request_numbers = "
+            "CASE WHEN event = 'pull_request' THEN [run_id::INTEGER % 97] END"
+        )
+        con.execute(
+            "UPDATE raw.workflow_runs SET html_url = ? WHERE run_id = ?",
+            [HOSTILE_URL, _latest_failed(run_specs())],
+        )
+    return path
+
+
+def _latest_failed(runs: list[Run]) -> int:
+    return max(r.run_id for r in runs if not r.success and r.day == AS_OF)
+
+
+def _linked_page(linked_db: Path, explorer_url: str = "") -> tuple[dict, str]:
+    with store.connect(linked_db, read_only=True) as con:
+        report = load_report(con, as_of=AS_OF, now=datetime(2025, 3, 11, 7, 0))
+    return report, render_html(report, explorer_url=explorer_url)
+
+
+def _section(page: str, days: int) -> str:
+    """The part of the page that shows the ``days`` window."""
+    start = page.index(f'<section class="win w-{days}"')
+    end = page.find('<section class="win w-', start + 10)
+    return page[start : end if end > 0 else len(page)]
+
+
+def test_failed_runs_link_runs_commits_and_prs_to_github(linked_db: Path, runs: list[Run]):
+    _, page = _linked_page(linked_db)
+    seven = _section(page, 7)
+    failed = sorted(
+        (r for r in in_window(runs, AS_OF, 7) if not r.success),
+        key=lambda r: (r.day, r.run_id % 50),  # created at 09:00 + run_id % 50 minutes
+        reverse=True,
+    )[:15]
+    table = seven.split('data-table="failed-runs"', 1)[1].split("</table>", 1)[0]
+    rows = table.split("<tr data-workflow=")[1:]
+    assert len(rows) == len(failed)
+    hostile = _latest_failed(runs)
+    for row, r in zip(rows, failed, strict=True):
+        commit = f"https://github.com/o/r/commit/sha{r.run_id}"
+        assert f'<a href="{commit}" rel="noreferrer" data-github="commit">' in row
+        if r.run_id == hostile:  # not http(s): the number is text, never a link
+            assert 'data-github="run"' not in row and f"#{r.run_id}" in row
+        else:
+            run_url = f"https://github.com/o/r/actions/runs/{r.run_id}"
+            assert f'<a href="{run_url}" rel="noreferrer" data-github="run">#{r.run_id}' in row
+        if r.event == "pull_request":
+            pr = f"https://github.com/o/r/pull/{r.run_id % 97}"
+            assert f'<a href="{pr}" rel="noreferrer" data-github="pr">#{r.run_id % 97}</a>' in row
+        else:
+            assert 'data-github="pr"' not in row
+    assert HOSTILE_URL not in page and "javascript:" not in page
+
+
+def test_explorer_links_only_with_its_address(linked_db: Path, runs: list[Run]) -> None:
+    report, plain = _linked_page(linked_db)
+    assert "data-explorer" not in plain and "explorer.test" not in plain
+    _, page = _linked_page(linked_db, EXPLORER)
+    for days in (7, 30, 90):
+        section = _section(page, days)
+        start = (AS_OF - timedelta(days=days - 1)).isoformat()
+        for name in WORKFLOWS:
+            query = "&amp;".join(
+                f"{k}={quote_plus(v, safe='')}"
+                for k, v in (("repo", "o/r"), ("workflow", name), ("start", start))
+            )
+            want = f'{EXPLORER}/workflow?{query}&amp;end={AS_OF}"'
+            assert f'href="{want} rel="noreferrer" data-explorer="workflow"' in section, name
+        kpi = f'href="{EXPLORER}/?repo=o%2Fr&amp;start={start}&amp;end={AS_OF}"'
+        assert section.count(kpi) == len(report["windows"][str(days)]["kpis"])
+        for r in (r for r in in_window(runs, AS_OF, days) if not r.success):
+            run = f'href="{EXPLORER}/run?repo=o%2Fr&amp;run_id={r.run_id}"'
+            assert (run in section) == (r.run_id in _shown_failed(section)), r.run_id
+
+
+def _shown_failed(section: str) -> set[int]:
+    table = section.split('data-table="failed-runs"', 1)[1].split("</table>", 1)[0]
+    return {int(n) for n in re.findall(r"run_id=(\d+)", table)}
+
+
+def test_explorer_links_open_the_explorer_pages(linked_db: Path) -> None:
+    from reports.explorer.config import ExplorerConfig
+    from tests.explorer_support import serving
+
+    with serving(ExplorerConfig(db_path=linked_db)) as url:
+        _, page = _linked_page(linked_db, url)
+        links = set(re.findall(r'href="([^"]+)" rel="noreferrer" data-explorer', page))
+        kinds = {re.sub(r"\?.*", "", link.replace(url, "")) for link in links}
+        assert kinds == {"/", "/workflow", "/run"}
+        import httpx
+
+        for link in sorted(links)[:40]:
+            got = httpx.get(html.unescape(link) + "&format=json", timeout=30)
+            assert got.status_code == 200, link
+        wf = next(u for u in links if "/workflow?" in u and "script" in u)
+        body = httpx.get(html.unescape(wf) + "&format=json", timeout=30).json()
+        assert XSS_SCRIPT in json.dumps(body, ensure_ascii=False)
+
+
+def test_workflow_daily_sums_equal_kpi_table_and_runs(db: Path, report: dict, runs: list[Run]):
+    daily = report["workflow_daily"]
+    assert daily["days"] == [d.isoformat() for d in window_days(90)]
+    by_name = {w["workflow"]: w for w in daily["workflows"]}
+    assert set(by_name) == set(WORKFLOWS)
+    for name, w in by_name.items():
+        for i, d in enumerate(window_days(90)):
+            rs = [r for r in runs if r.day == d and r.workflow == name]
+            assert w["runs"][i] == len(rs)
+            assert w["failures"][i] == sum(not r.success for r in rs)
+            assert w["compute_minutes"][i] == sum(math.ceil(r.job_s / 60) for r in rs)
+            assert w["duration_sum_s"][i] == pytest.approx(sum(r.duration_s for r in rs))
+            assert w["events"].get(WORKFLOWS[name], [0] * 90)[i] == len(rs)
+    with store.connect(db, read_only=True) as con:
+        kpi = con.execute(
+            "SELECT workflow_name, day, runs, failures, compute_minutes, duration_sum_s "
+            "FROM kpi.workflow_daily WHERE day >= ?",
+            [window_days(90)[0]],
+        ).fetchall()
+    assert kpi
+    for name, day, n, failures, compute, secs in kpi:
+        i = daily["days"].index(day.isoformat())
+        w = by_name[name]
+        assert (w["runs"][i], w["failures"][i], w["compute_minutes"][i]) == (n, failures, compute)
+        assert w["duration_sum_s"][i] == pytest.approx(secs or 0)
+
+
+def test_reduction_cards_show_the_measure_without_a_baseline(db: Path, runs: list[Run]):
+    with store.connect(db, read_only=True) as con:
+        report = load_report(con, as_of=AS_OF)  # no baseline configured
+    page = _section(render_html(report), 7)
+    want = sum(math.ceil(r.job_s / 60) for r in in_window(runs, AS_OF, 7)) / 7
+    cards = page.split('<li class="card')
+    cm = next(c for c in cards if 'data-kpi="compute_minutes_reduction"' in c)
+    assert float(re.search(r'data-measured="([^"]+)"', cm).group(1)) == pytest.approx(want)
+    assert f"{want:,.0f}" in cm and "min/day" in cm
+    assert "CI_METRICS_BASELINE_START" in cm and "_END" in cm
+    wait = next(c for c in cards if 'data-kpi="developer_wait_reduction"' in c)
+    assert 'data-measured="' in wait and "CI_METRICS_BASELINE_START" in wait
+
+
+def test_no_slower_claim_without_an_earlier_window(report: dict) -> None:
+    page = render_html(report)
+    # the store starts 2025-01-20: the 90 days before 2025-03-10 reach back before it
+    ninety = _section(page, 90)
+    assert "No workflow got slower" not in ninety and "No test got" not in ninety
+    assert ninety.count("Nothing to compare with") == 2
+    seven = _section(page, 7)
+    assert "No workflow got slower" in seven and "Nothing to compare with" not in seven
+
+
+def test_generation_time_is_shown_once_in_utc(db: Path) -> None:
+    from datetime import timezone
+
+    with store.connect(db, read_only=True) as con:
+        report = load_report(
+            con, as_of=AS_OF, now=datetime(2025, 3, 11, 9, 5, tzinfo=timezone(timedelta(hours=2)))
+        )
+    page = render_html(report)
+    assert page.count("2025-03-11 07:05 UTC") == 1
+    assert "09:05" not in page and "+02:00 UTC" not in page
+    assert page.count("Generated") == 1
+
+
+def test_success_rate_axis_fits_the_rates(report: dict, runs: list[Run]) -> None:
+    page = render_html(report)
+    for days in (7, 30, 90):
+        svg = _section(page, days).split(f'data-chart="success-{days}"', 1)[1].split("</svg>")[0]
+        ticks = [int(t) for t in re.findall(r'text-anchor="end">(\d+) %</text>', svg)]
+        lowest = min(
+            v
+            for name in WORKFLOWS
+            for v in expected_rolling_success(runs, name, days)
+            if v is not None
+        )
+        assert ticks[-1] == 100
+        assert ticks[0] <= lowest * 100  # every rate on the axis
+        assert ticks[0] >= lowest * 100 - 20  # not always from 0 %, nor magnified
+        assert ticks[0] <= 80  # at least 20 points shown
+        if days < 90:  # rates of 67 % and 50 %: the axis starts above 0 %
+            assert ticks[0] > 0
+
+
+def test_the_default_view_is_the_targets_seven_days(report: dict) -> None:
+    assert 'id="w-7" value="7" checked' in render_html(report)
+    assert re.findall(r'value="(\d+)" checked', render_html(report)) == ["7"]
+
+
+def test_dashboard_asset_links_the_explorer(db: Path, tmp_path: Path) -> None:
+    from dagster import materialize
+
+    from assets.dashboard import dashboard
+    from pipelines.resources import DuckDBStore, KpiSettings, ReportOutput
+
+    result = materialize(
+        [dashboard],
+        resources={
+            "duckdb": DuckDBStore(path=str(db)),
+            "kpi_settings": KpiSettings(),
+            "reports": ReportOutput(output_dir=str(tmp_path), explorer_url=EXPLORER + "/"),
+        },
+        run_config={"ops": {"dashboard": {"config": {"as_of": AS_OF.isoformat()}}}},
+    )
+    meta = result.asset_materializations_for_node("dashboard")[0].metadata
+    start = AS_OF - timedelta(days=6)  # the default view: the targets' 7 days
+    assert meta["explorer"].value == f"{EXPLORER}/?repo=o%2Fr&start={start}&end={AS_OF}"
+    page = (tmp_path / "dashboard.html").read_text()
+    assert re.findall(r'value="(\d+)" checked', page) == ["7"]
+    assert f'href="{EXPLORER}/workflow?repo=o%2Fr&amp;workflow=CI&amp;start={start}' in page

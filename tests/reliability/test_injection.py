@@ -439,13 +439,14 @@ def test_dashboard_in_chromium_runs_nothing_from_data(pipeline: Pipeline, record
         try:
             page, events = offline_page(browser, path)
             pwned = page.evaluate("typeof window.__pwned")
+            page.locator('label[for="w-30"]').click()
             section = page.locator("section.w-30")
             heads = section.locator("table.sortable tbody th").all_inner_texts()
             tests_text = section.locator("section.tests").inner_text()
             images = page.locator("img").count()
             scripts = page.locator("script").count()
-            # the focus menu matches a workflow by its name as data
-            page.locator("#focus").select_option(f"acme/repo-0 · {HOSTILE_SCRIPT}")
+            # the workflow menu matches a workflow by its name as data
+            page.locator("#workflow-filter").select_option(f"acme/repo-0 · {HOSTILE_SCRIPT}")
             dimmed = section.locator('svg[data-chart="success-30"] g.series.dim').count()
             series = section.locator('svg[data-chart="success-30"] g.series').count()
             pwned_after = page.evaluate("typeof window.__pwned")
@@ -462,12 +463,12 @@ def test_dashboard_in_chromium_runs_nothing_from_data(pipeline: Pipeline, record
     record(
         AREA,
         "browser",
-        "dashboard.html opened offline in headless Chromium; the focus menu set to the "
+        "dashboard.html opened offline in headless Chromium; the workflow menu set to the "
         "`<script>` workflow",
         "window.__pwned undefined, no dialog, no page error, no request but the file, no img "
         "(the page's CSP would also refuse inline handlers: escaping is shown by the html case); "
         f"{len(heads)} workflow names and {len({t for _, t in [*flaky, *slow]})} test ids "
-        "visible as text; focus dims the other series",
+        "visible as text; choosing it dims the other series",
         workflows=len(heads),
     )
 
