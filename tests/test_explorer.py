@@ -10,6 +10,7 @@ tables shown, and names from the data must stay text.
 from __future__ import annotations
 
 import html
+import json
 import logging
 import math
 import os
@@ -17,7 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -230,6 +231,57 @@ def test_runs_table_pages_and_sorts(http: httpx.Client, built: Path) -> None:
     durations = [r["duration_s"] for r in seen if r["duration_s"] is not None]
     assert durations == sorted(durations)
     assert all(r["duration_s"] is None for r in seen[len(durations) :])
+
+
+def test_costliest_jobs_steps_equal_the_jobs_step_times(http: httpx.Client, built: Path) -> None:
+    """The steps table: the 5 job names with the most compute minutes (each job rounded up
+    to whole minutes), and per step the executions and total time read from the jobs'
+    own step timestamps."""
+    wf, start, end = HOSTILE_SQL, END - timedelta(days=6), END
+    with store.connect(built, read_only=True) as con:
+        jobs = con.execute(
+            "SELECT j.name, j.started_at, j.completed_at, j.conclusion, j.steps "
+            "FROM raw.workflow_jobs j WHERE (j.repo, j.run_id) IN ("
+            "  SELECT (repo, run_id) FROM raw.workflow_runs WHERE workflow_name = ? "
+            "  GROUP BY repo, run_id HAVING min(created_at)::DATE BETWEEN ? AND ?)",
+            [wf, start, end],
+        ).fetchall()
+    minutes: dict[str, int] = {}
+    for name, started, completed, conclusion, _ in jobs:
+        billable = started and completed and completed >= started and conclusion != "skipped"
+        seconds = (completed - started).total_seconds() if billable else 0
+        minutes[name] = minutes.get(name, 0) + math.ceil(seconds / 60)
+    top = sorted(minutes, key=lambda n: (-minutes[n], n))[:5]
+    want: dict[tuple[str, str], list[float]] = {}
+    for name, *_, steps in jobs:
+        if name not in top:
+            continue
+        for step in json.loads(steps):
+            if not (step.get("started_at") and step.get("completed_at")):
+                continue
+            began = datetime.fromisoformat(step["started_at"].replace("Z", "+00:00"))
+            ended = datetime.fromisoformat(step["completed_at"].replace("Z", "+00:00"))
+            if ended >= began:
+                want.setdefault((name, step["name"]), []).append((ended - began).total_seconds())
+    assert want, "the jobs have timed steps"
+    body = http.get(
+        "/workflow",
+        params={"workflow": wf, "start": str(start), "end": str(end), "format": "json"},
+    ).json()
+    rows = body["tables"]["steps"]
+    assert [r["job"] for r in rows] == sorted(
+        (r["job"] for r in rows), key=lambda n: (-minutes[n], n)
+    )
+    assert {r["job"] for r in rows} == set(top)
+    got = {(r["job"], r["step"]): r for r in rows}
+    assert set(got) == set(want)
+    for key, durations in want.items():
+        assert got[key]["executions"] == len(durations), key
+        assert got[key]["total_s"] == pytest.approx(sum(durations)), key
+        assert got[key]["job_compute_minutes"] == minutes[key[0]], key
+    for job in top:
+        shares = [r["share_of_job"] for r in rows if r["job"] == job]
+        assert sum(shares) == pytest.approx(1.0)
 
 
 # ---- /metrics

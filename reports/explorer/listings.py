@@ -91,6 +91,16 @@ def jobs(con: duckdb.DuckDBPyConnection, filters: Filters, period: Period) -> li
     return _rows(con, _over_runs("jobs"), _period(filters, period))
 
 
+def job_steps(
+    con: duckdb.DuckDBPyConnection, filters: Filters, period: Period, *, top: int = 5
+) -> list[dict[str, Any]]:
+    """The steps of the ``top`` job names with the most compute minutes among the filtered
+    runs of the period: one row per job and step name, with its durations."""
+    if not table_exists(con, "kpi", "run_facts"):
+        return []
+    return _rows(con, _over_runs("job_steps"), {**_period(filters, period), "top": top})
+
+
 def runners(
     con: duckdb.DuckDBPyConnection, filters: Filters, period: Period
 ) -> list[dict[str, Any]]:

@@ -101,13 +101,36 @@ def jobs_table(con: duckdb.DuckDBPyConnection, here: Here) -> Table:
     return Table("jobs", "Jobs", columns, rows, sort=sort, descending=descending)
 
 
+COSTLIEST_JOBS = 5
+
+
+def steps_table(con: duckdb.DuckDBPyConnection, here: Here) -> Table:
+    """Where the costliest jobs spend their time: their steps, slowest share first within
+    each job (the jobs in order of compute minutes)."""
+    q = here.question
+    rows = listings.job_steps(con, q.filters, q.period, top=COSTLIEST_JOBS)
+    columns = [
+        Column("job", "Job", wrap=True, sortable=False),
+        Column("job_compute_minutes", "Job compute minutes", "count", sortable=False),
+        Column("step_number", "#", "count", sortable=False),
+        Column("step", "Step", wrap=True, sortable=False),
+        Column("executions", "Executions", "count", sortable=False),
+        Column("duration_p50_s", "Duration p50", "duration", sortable=False),
+        Column("duration_p95_s", "Duration p95", "duration", sortable=False),
+        Column("total_s", "Total", "duration", sortable=False),
+        Column("share_of_job", "Share of the job", "percent", sortable=False),
+    ]
+    title = f"Steps of the {COSTLIEST_JOBS} costliest jobs"
+    return Table("steps", title, columns, rows)
+
+
 def workflow(con: duckdb.DuckDBPyConnection, here: Here, config: KpiConfig, page_size: int) -> Page:
     q = here.question
     if not q.filters.workflows:
         raise BadRequestError("workflow: name the workflow (/workflow?workflow=NAME)")
     repos = query.known_repos(con, q.filters)
     drawn = trends.daily(con, repos, q.filters, q.period, config)
-    tables = [runs_table(con, here, page_size), jobs_table(con, here)]
+    tables = [runs_table(con, here, page_size), jobs_table(con, here), steps_table(con, here)]
     title = ", ".join(q.filters.workflows)
     return Page(
         "workflow.html.j2",
