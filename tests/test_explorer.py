@@ -284,6 +284,33 @@ def test_costliest_jobs_steps_equal_the_jobs_step_times(http: httpx.Client, buil
         assert sum(shares) == pytest.approx(1.0)
 
 
+def test_run_page_lists_every_step_of_its_jobs_with_links_to_the_log(
+    http: httpx.Client, built: Path
+) -> None:
+    with store.connect(built, read_only=True) as con:
+        repo, run_id = con.execute(
+            "SELECT repo, run_id FROM raw.workflow_jobs WHERE json_array_length(steps) > 0 "
+            "ORDER BY run_id LIMIT 1"
+        ).fetchone()
+        jobs = con.execute(
+            "SELECT run_attempt, name, steps, html_url FROM raw.workflow_jobs "
+            "WHERE repo = ? AND run_id = ?",
+            [repo, run_id],
+        ).fetchall()
+    want = sorted(
+        (attempt, name, step["number"], step["name"])
+        for attempt, name, steps, _ in jobs
+        for step in json.loads(steps)
+    )
+    params = {"repo": repo, "run_id": str(run_id)}
+    rows = http.get("/run", params={**params, "format": "json"}).json()["tables"]["steps"]
+    assert sorted((r["run_attempt"], r["job"], r["step_number"], r["step"]) for r in rows) == want
+    page = http.get("/run", params=params).text
+    logs = {url for *_, url in jobs if url}
+    links = hrefs(page, r"https?://.*#step:\d+:1$")
+    assert links and {link.split("#")[0] for link in links} <= logs
+
+
 # ---- /metrics
 
 

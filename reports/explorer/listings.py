@@ -119,6 +119,10 @@ def run_jobs(con: duckdb.DuckDBPyConnection, repo: str, run_id: int) -> list[dic
     return _rows(con, _sql("run_jobs"), {"repo": repo, "run_id": run_id})
 
 
+def run_steps(con: duckdb.DuckDBPyConnection, repo: str, run_id: int) -> list[dict[str, Any]]:
+    return _rows(con, _sql("run_steps"), {"repo": repo, "run_id": run_id})
+
+
 def run_tests(
     con: duckdb.DuckDBPyConnection,
     repo: str,

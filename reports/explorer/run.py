@@ -1,5 +1,6 @@
 """The run page (``/run?repo=R&run_id=N``): the run's attempts, a timeline of each
-attempt's jobs, and its test results with their failure messages."""
+attempt's jobs, their steps (linked to the job's log on GitHub), and its test results with
+their failure messages."""
 
 from __future__ import annotations
 
@@ -51,6 +52,14 @@ def _test_link(q: Question, repo: str, created_at: str | None) -> Callable[[dict
     return lambda r: q.url(
         "/test", test_id=r["test_id"], repo=repo, start=start, end=day.isoformat()
     )
+
+
+def _step_link(row: dict[str, Any]) -> str | None:
+    """The step in the job's log on GitHub (its ``#step:N:1`` anchor)."""
+    url, number = row.get("html_url"), row.get("step_number")
+    if not url or number is None or not str(url).startswith(("https://", "http://")):
+        return None
+    return f"{url}#step:{int(number)}:1"
 
 
 def run(con: duckdb.DuckDBPyConnection, here: Here) -> Page:
@@ -117,6 +126,20 @@ def run(con: duckdb.DuckDBPyConnection, here: Here) -> Page:
         ],
         jobs,
     )
+    step_table = Table(
+        "steps",
+        "Steps",
+        [
+            Column("run_attempt", "Attempt", "count", sortable=False),
+            Column("job", "Job", wrap=True, sortable=False),
+            Column("step_number", "#", "count", sortable=False),
+            Column("step", "Step", wrap=True, sortable=False, link=_step_link),
+            Column("conclusion", "Conclusion", sortable=False),
+            Column("started_at", "Started", "time", sortable=False),
+            Column("duration_s", "Duration", "duration", sortable=False),
+        ],
+        listings.run_steps(con, repo, run_id),
+    )
     test_table = Table(
         "tests",
         "Test results",
@@ -154,7 +177,7 @@ def run(con: duckdb.DuckDBPyConnection, here: Here) -> Page:
     return Page(
         "run.html.j2",
         title,
-        [attempt_table, job_table, test_table],
+        [attempt_table, job_table, step_table, test_table],
         {"repo": repo, "run_id": run_id, "attempt": attempt},
         {
             "run": last,
