@@ -66,6 +66,7 @@ bench: setup
 	$(BIN)/python benchmarks/extract.py
 	$(BIN)/python benchmarks/ingest_junit.py
 	$(BIN)/python benchmarks/kpi_build.py
+	$(BIN)/python benchmarks/explorer.py --reuse
 	$(BIN)/python benchmarks/render.py
 	$(BIN)/python benchmarks/plugin_overhead.py
 	$(BIN)/python benchmarks/load.py --runs-per-day 5
