@@ -360,7 +360,7 @@ def test_bad_dates_are_a_clear_400_and_unknown_values_are_empty(http: httpx.Clie
     body = http.get("/?format=json&repo=nobody/nothing").json()
     assert body["repos"] == {} and body["kpis"] is None and body["tables"]["workflows"] == []
     runs = http.get("/workflow?workflow=no-such-workflow&format=json").json()["tables"]
-    assert runs == {"runs": [], "jobs": []}
+    assert runs == {"runs": [], "jobs": [], "steps": []}
     assert http.get("/run?repo=acme/repo-0&run_id=1").status_code == 404
     assert http.get("/run?repo=acme/repo-0&run_id=abc").status_code == 400
 
