@@ -198,28 +198,24 @@ def _worst_lines(worst: object) -> list[str]:
     return lines
 
 
+MEASURED = ("value", "target", "comparator", "status", "window", "violations")
+
+
 def _measured_lines(metadata: dict[str, object]) -> list[str]:
-    """Value, target, status, window and violations; a KPI's value and target in its unit,
-    as the dashboard shows them (``5m 00s``, ``< 2m 00s``, ``4.7 %``)."""
+    """Value, target, status, window and violations; a KPI's value, target and status as
+    the dashboard shows them (``5m 00s``, ``< 2m 00s``, ``Off target``)."""
+    shown = {k: metadata[k] for k in MEASURED if k in metadata}
     kpi = KPIS.get(str(metadata.get("kpi")))
-    lines = []
-    for key in ("value", "target", "comparator", "status", "window", "violations"):
-        if key not in metadata:
-            continue
-        value = metadata[key]
-        if kpi is not None and key == "value" and isinstance(value, int | float):
-            lines.append(f"value: {slack_escape(formatting.kpi_value(float(value), kpi.unit))}")
-        elif kpi is not None and key == "target" and isinstance(value, int | float):
-            comparator = str(metadata.get("comparator", kpi.comparator))
-            target = formatting.kpi_target(comparator, float(value), kpi.unit)
-            lines.append(f"target: {slack_escape(target)}")
-        elif kpi is not None and key == "comparator":
-            continue  # part of the target's text
-        elif kpi is not None and key == "status":
-            lines.append(f"status: {formatting.STATUS_LABELS.get(str(value), _fmt(value))}")
-        else:
-            lines.append(f"{key}: {_fmt(value)}")
-    return lines
+    if kpi is not None:
+        value, goal = shown.get("value"), shown.get("target")
+        if isinstance(value, int | float):
+            shown["value"] = formatting.kpi_value(float(value), kpi.unit)
+        if isinstance(goal, int | float):
+            comparator = str(shown.pop("comparator", kpi.comparator))
+            shown["target"] = formatting.kpi_target(comparator, float(goal), kpi.unit)
+        if "status" in shown:
+            shown["status"] = formatting.STATUS_LABELS.get(str(shown["status"]), shown["status"])
+    return [f"{key}: {_fmt(value)}" for key, value in shown.items()]
 
 
 @dataclass(frozen=True)

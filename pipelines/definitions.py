@@ -7,6 +7,7 @@ import warnings
 from dagster import (
     AssetCheckKey,
     AssetSpec,
+    DailyPartitionsDefinition,
     Definitions,
     EnvVar,
     PreviewWarning,
@@ -88,15 +89,22 @@ def resources() -> dict[str, object]:
     }
 
 
-def configure(definitions: Definitions) -> Definitions:
-    """``definitions`` with the configured partition start (``CI_METRICS_START_DATE``) on
-    every partitioned asset and one freshness policy on every materializable one
+def partitions() -> DailyPartitionsDefinition:
+    """The daily partitions from the configured first day (``CI_METRICS_START_DATE``)."""
+    return daily_partitions_from(settings.get(settings.START_DATE))
+
+
+def configure(
+    definitions: Definitions, days: DailyPartitionsDefinition | None = None
+) -> Definitions:
+    """``definitions`` with ``days`` (default: the configured partitions) on every
+    partitioned asset and one freshness policy on every materializable one
     (``map_asset_specs`` is a preview API: its warning is silenced here only)."""
-    partitions = daily_partitions_from(settings.get(settings.START_DATE))
+    days = days or partitions()
 
     def spec_of(spec: AssetSpec) -> AssetSpec:
         if spec.partitions_def is not None:
-            spec = spec.replace_attributes(partitions_def=partitions)
+            spec = spec.replace_attributes(partitions_def=days)
         return spec.replace_attributes(freshness_policy=FRESHNESS_POLICY)
 
     with warnings.catch_warnings():
@@ -111,10 +119,10 @@ def alerted_checks() -> list[AssetCheckKey]:
 
 def build() -> Definitions:
     """The code location, every setting read from the environment now, at load."""
-    partitions = daily_partitions_from(settings.get(settings.START_DATE))
+    days = partitions()
     sensors = [
         build_runs_sensor(
-            partitions,
+            days,
             running=settings.get_flag(settings.POLL_GITHUB),
             interval_s=settings.get_int(settings.POLL_INTERVAL_S, minimum=5),
         ),
@@ -124,7 +132,7 @@ def build() -> Definitions:
         kpi_target_checks_after_runs,
     ]
     schedules = build_schedules(
-        partitions.start.date(),
+        days.start.date(),
         lookback_days=settings.get_int(settings.LOOKBACK_DAYS, minimum=0),
         reread_days=settings.get_int(settings.REREAD_DAYS, minimum=1),
     )
@@ -145,7 +153,7 @@ def build() -> Definitions:
         # run executes them in its own process rather than paying a subprocess per step.
         executor=in_process_executor,
     )
-    return configure(definitions)
+    return configure(definitions, days)
 
 
 defs = build()
