@@ -507,3 +507,20 @@ def test_a_new_snapshot_is_read_once_published(built: Path, tmp_path: Path) -> N
         assert ("ci_metrics_kpi_value", "run_flakiness_rate") not in after
         assert ("ci_metrics_kpi_target", "run_flakiness_rate") in after
         assert ("ci_metrics_kpi_value", "full_suite_p95_s") in after
+
+
+def test_only_web_addresses_become_github_links() -> None:
+    from reports.explorer.tables import commit_link, github_page, pr_links
+
+    row = {
+        "html_url": "javascript:alert(1)",
+        "repo_url": "https://github.com/o/r",
+        "head_sha": "abc123",
+        "pull_request_numbers": [3],
+    }
+    assert github_page(row) is None
+    assert github_page({"html_url": "https://github.com/o/r/actions/runs/1"}) is not None
+    assert commit_link(row) == "https://github.com/o/r/commit/abc123"
+    assert pr_links(row) == [("#3", "https://github.com/o/r/pull/3")]
+    hostile = {**row, "repo_url": "javascript:alert(1)//"}
+    assert commit_link(hostile) is None and pr_links(hostile) == []

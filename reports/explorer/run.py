@@ -13,7 +13,7 @@ import duckdb
 from reports.explorer import gantt, listings
 from reports.explorer.page import Here, Page
 from reports.explorer.params import BadRequestError, Question, page_number
-from reports.explorer.tables import Column, Table
+from reports.explorer.tables import Column, Table, commit_link, github_page, pr_links
 
 TESTS_PAGE = 200
 
@@ -56,8 +56,8 @@ def _test_link(q: Question, repo: str, created_at: str | None) -> Callable[[dict
 
 def _step_link(row: dict[str, Any]) -> str | None:
     """The step in the job's log on GitHub (its ``#step:N:1`` anchor)."""
-    url, number = row.get("html_url"), row.get("step_number")
-    if not url or number is None or not str(url).startswith(("https://", "http://")):
+    url, number = github_page(row), row.get("step_number")
+    if url is None or number is None:
         return None
     return f"{url}#step:{int(number)}:1"
 
@@ -75,14 +75,6 @@ def run(con: duckdb.DuckDBPyConnection, here: Here) -> Page:
     )
     last = attempts[-1]
 
-    def commit(row: dict[str, Any]) -> str | None:
-        return f"{row['repo_url']}/commit/{row['head_sha']}" if row.get("head_sha") else None
-
-    def prs(row: dict[str, Any]) -> list[tuple[str, str]]:
-        return [
-            (f"#{n}", f"{row['repo_url']}/pull/{n}") for n in row.get("pull_request_numbers") or []
-        ]
-
     attempt_table = Table(
         "attempts",
         "Attempts",
@@ -98,14 +90,14 @@ def run(con: duckdb.DuckDBPyConnection, here: Here) -> Page:
             Column("conclusion", "Conclusion", sortable=False),
             Column("event", "Event", sortable=False),
             Column("head_branch", "Branch", wrap=True, sortable=False),
-            Column("head_sha", "Commit", "sha", link=commit, sortable=False),
-            Column("pull_request_numbers", "PRs", sortable=False, links=prs),
+            Column("head_sha", "Commit", "sha", link=commit_link, sortable=False),
+            Column("pull_request_numbers", "PRs", sortable=False, links=pr_links),
             Column("triggering_actor", "Triggered by", sortable=False),
             Column("created_at", "Created", "time", sortable=False),
             Column("run_started_at", "Started", "time", sortable=False),
             Column("updated_at", "Updated", "time", sortable=False),
             Column("duration_s", "Duration", "duration", sortable=False),
-            Column("html_url", "GitHub", sortable=False, link=lambda r: r.get("html_url")),
+            Column("html_url", "GitHub", sortable=False, link=github_page),
         ],
         attempts,
     )
@@ -114,7 +106,7 @@ def run(con: duckdb.DuckDBPyConnection, here: Here) -> Page:
         "Jobs",
         [
             Column("run_attempt", "Attempt", "count", sortable=False),
-            Column("name", "Job", wrap=True, sortable=False, link=lambda r: r.get("html_url")),
+            Column("name", "Job", wrap=True, sortable=False, link=github_page),
             Column("status", "Status", sortable=False),
             Column("conclusion", "Conclusion", sortable=False),
             Column("started_at", "Started", "time", sortable=False),

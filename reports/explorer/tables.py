@@ -14,9 +14,27 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipelines import links
 from pipelines.kpi import formatting
 
 Link = Callable[[dict[str, Any]], str | None]
+
+
+def github_page(row: dict[str, Any]) -> str | None:
+    """The row's own GitHub page (``html_url``), when it is an http(s) address."""
+    return links.web_url(row.get("html_url"))
+
+
+def commit_link(row: dict[str, Any]) -> str | None:
+    """The row's commit (``head_sha``) on its repository page (``repo_url``)."""
+    return links.commit_url(links.web_url(row.get("repo_url")), row.get("head_sha"))
+
+
+def pr_links(row: dict[str, Any]) -> list[tuple[str, str]]:
+    """The row's pull requests (``pull_request_numbers``) on its repository page."""
+    base = links.web_url(row.get("repo_url"))
+    found = ((n, links.pull_url(base, n)) for n in row.get("pull_request_numbers") or [])
+    return [(f"#{n}", url) for n, url in found if url]
 
 
 def _text(value: Any) -> str:

@@ -21,7 +21,7 @@ from reports.explorer import listings
 from reports.explorer.page import Here, Page
 from reports.explorer.params import BadRequestError, Question, page_number
 from reports.explorer.run import NotFoundError
-from reports.explorer.tables import Column, Table
+from reports.explorer.tables import Column, Table, commit_link
 
 OUTCOMES = (
     ("passed", "passed"),
@@ -164,9 +164,6 @@ def _flaky(here: Here, test_id: str, con: duckdb.DuckDBPyConnection) -> Table:
     q = here.question
     rows = listings.test_flaky_commits(con, test_id, q.filters, q.period)
 
-    def commit(row: dict[str, Any]) -> str:
-        return f"{row['repo_url']}/commit/{row['head_sha']}"
-
     def runs(row: dict[str, Any]) -> list[tuple[str, str]]:
         ids = row.get("run_ids") or []
         return [(str(i), _run_url(q, row["repo"], i) or "") for i in ids[:RUN_LINKS]]
@@ -176,7 +173,7 @@ def _flaky(here: Here, test_id: str, con: duckdb.DuckDBPyConnection) -> Table:
         "Commits that prove it flaky",
         [
             Column("repo", "Repository", wrap=True, sortable=False),
-            Column("head_sha", "Commit", "sha", sortable=False, link=commit),
+            Column("head_sha", "Commit", "sha", sortable=False, link=commit_link),
             Column("first_day", "First day", sortable=False),
             Column("last_day", "Last day", sortable=False),
             Column("executions", "Executions", "count", sortable=False),

@@ -12,12 +12,7 @@ from pipelines.kpi.config import KpiConfig
 from reports.explorer import listings, trends
 from reports.explorer.page import Here, Page
 from reports.explorer.params import BadRequestError, page_number
-from reports.explorer.tables import Column, Table
-
-
-def _prs(row: dict[str, Any]) -> list[tuple[str, str]]:
-    base = row.get("repo_url")
-    return [(f"#{n}", f"{base}/pull/{n}") for n in row.get("pull_request_numbers") or []]
+from reports.explorer.tables import Column, Table, commit_link, github_page, pr_links
 
 
 def runs_table(con: duckdb.DuckDBPyConnection, here: Here, page_size: int) -> Table:
@@ -37,9 +32,6 @@ def runs_table(con: duckdb.DuckDBPyConnection, here: Here, page_size: int) -> Ta
     def run_page(row: dict[str, Any]) -> str:
         return q.url("/run", repo=row["repo"], run_id=str(row["run_id"]))
 
-    def commit(row: dict[str, Any]) -> str | None:
-        return f"{row['repo_url']}/commit/{row['head_sha']}" if row.get("head_sha") else None
-
     columns = [
         Column("repo", "Repository", wrap=True, sortable=False),
         Column("run_number", "Run", "count", link=run_page),
@@ -51,9 +43,9 @@ def runs_table(con: duckdb.DuckDBPyConnection, here: Here, page_size: int) -> Ta
         Column("attempts", "Attempts", "count"),
         Column("duration_s", "Duration", "duration"),
         Column("queue_s", "Queue", "duration"),
-        Column("head_sha", "Commit", "sha", link=commit, sortable=False),
-        Column("pull_request_numbers", "PRs", sortable=False, links=_prs),
-        Column("html_url", "GitHub", sortable=False, link=lambda r: r.get("html_url")),
+        Column("head_sha", "Commit", "sha", link=commit_link, sortable=False),
+        Column("pull_request_numbers", "PRs", sortable=False, links=pr_links),
+        Column("html_url", "GitHub", sortable=False, link=github_page),
     ]
     return Table(
         "runs",
