@@ -112,11 +112,6 @@ def sku_name(code: str) -> tuple[str, str]:
     return OS_NAMES.get(os_, os_), size
 
 
-def billed_minutes(seconds: float) -> int:
-    """A job's billed minutes: its run time rounded up to the whole minute."""
-    return math.ceil(seconds / 60)
-
-
 def parse_rates(text: str, key: str) -> dict[str, float]:
     """GitHub's rates with ``text``'s overrides: ``sku=rate,…`` or a JSON object of SKU →
     USD per minute. Errors name ``key`` and the SKU at fault."""
