@@ -92,13 +92,13 @@ def jobs(con: duckdb.DuckDBPyConnection, filters: Filters, period: Period) -> li
 
 
 def job_steps(
-    con: duckdb.DuckDBPyConnection, filters: Filters, period: Period, *, top: int = 5
+    con: duckdb.DuckDBPyConnection, filters: Filters, period: Period, jobs: Sequence[str]
 ) -> list[dict[str, Any]]:
-    """The steps of the ``top`` job names with the most compute minutes among the filtered
-    runs of the period: one row per job and step name, with its durations."""
-    if not table_exists(con, "kpi", "run_facts"):
+    """The steps of the job names ``jobs`` among the filtered runs of the period: one row
+    per job and step name, with its durations."""
+    if not jobs or not table_exists(con, "kpi", "run_facts"):
         return []
-    return _rows(con, _over_runs("job_steps"), {**_period(filters, period), "top": top})
+    return _rows(con, _over_runs("job_steps"), {**_period(filters, period), "jobs": list(jobs)})
 
 
 def runners(

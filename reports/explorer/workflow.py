@@ -96,11 +96,18 @@ def jobs_table(con: duckdb.DuckDBPyConnection, here: Here) -> Table:
 COSTLIEST_JOBS = 5
 
 
-def steps_table(con: duckdb.DuckDBPyConnection, here: Here) -> Table:
-    """Where the costliest jobs spend their time: their steps, slowest share first within
-    each job (the jobs in order of compute minutes)."""
+def steps_table(con: duckdb.DuckDBPyConnection, here: Here, jobs: list[dict[str, Any]]) -> Table:
+    """Where the costliest jobs (the first of ``jobs``, the job breakdown's rows by compute
+    minutes) spend their time: their steps in order, job by job."""
     q = here.question
-    rows = listings.job_steps(con, q.filters, q.period, top=COSTLIEST_JOBS)
+    costliest = sorted(jobs, key=lambda r: (-(r["compute_minutes"] or 0), r["job"]))
+    minutes = {r["job"]: r["compute_minutes"] for r in costliest[:COSTLIEST_JOBS]}
+    found = listings.job_steps(con, q.filters, q.period, list(minutes))
+    order = {job: i for i, job in enumerate(minutes)}
+    rows = [
+        {"job": r["job"], "job_compute_minutes": minutes[r["job"]], **r}
+        for r in sorted(found, key=lambda r: (order[r["job"]], r["step_number"], r["step"]))
+    ]
     columns = [
         Column("job", "Job", wrap=True, sortable=False),
         Column("job_compute_minutes", "Job compute minutes", "count", sortable=False),
@@ -122,7 +129,8 @@ def workflow(con: duckdb.DuckDBPyConnection, here: Here, config: KpiConfig, page
         raise BadRequestError("workflow: name the workflow (/workflow?workflow=NAME)")
     repos = query.known_repos(con, q.filters)
     drawn = trends.daily(con, repos, q.filters, q.period, config)
-    tables = [runs_table(con, here, page_size), jobs_table(con, here), steps_table(con, here)]
+    jobs = jobs_table(con, here)
+    tables = [runs_table(con, here, page_size), jobs, steps_table(con, here, jobs.rows)]
     title = ", ".join(q.filters.workflows)
     return Page(
         "workflow.html.j2",

@@ -2,8 +2,9 @@
 -- filtered runs (runs_f) created from $start_day to $end_day, from raw.workflow_jobs.
 -- A listing, not a KPI: duration is completed_at - started_at, queue is started_at -
 -- created_at (each only where not negative); the failure rate counts failed or timed-out
--- jobs among completed jobs that were neither skipped nor cancelled; compute minutes
--- round each job up to whole minutes, as kpi.run_facts does, skipped jobs excluded.
+-- jobs among completed jobs that were neither skipped nor cancelled; compute minutes are
+-- kpi.run_facts': each job rounded up to whole minutes, skipped jobs, jobs without both
+-- timestamps and jobs of attempts not completed yet counting 0.
 WITH picked AS (
     SELECT repo, run_id FROM runs_f WHERE day BETWEEN $start_day::DATE AND $end_day::DATE
 ),
@@ -20,10 +21,13 @@ jobs AS (
         CASE WHEN j.started_at >= j.created_at
             THEN date_diff('microsecond', j.created_at, j.started_at) / 1e6 END AS queue_s,
         CASE WHEN j.completed_at >= j.started_at AND j.conclusion IS DISTINCT FROM 'skipped'
+                AND (a.run_id IS NULL OR a.status = 'completed')
             THEN (date_diff('microsecond', j.started_at, j.completed_at) + 59999999) // 60000000
             ELSE 0 END AS compute_minutes
     FROM raw.workflow_jobs j
     SEMI JOIN picked p ON p.repo = j.repo AND p.run_id = j.run_id
+    LEFT JOIN raw.workflow_runs a
+        ON a.repo = j.repo AND a.run_id = j.run_id AND a.run_attempt = j.run_attempt
 )
 SELECT
     name AS job,
