@@ -15,7 +15,6 @@ from datetime import date
 from pipelines.kpi.config import KpiConfig
 from pipelines.kpi.config import kpi_config as _kpi_config
 from pipelines.kpi.filters import parse_day
-from pipelines.kpi.runners import parse_rates
 
 
 @dataclass(frozen=True)
@@ -127,9 +126,3 @@ def kpi_config() -> KpiConfig:
         get(BASELINE_END),
         (BASELINE_START.key, BASELINE_END.key),
     )
-
-
-def runner_rates() -> dict[str, float]:
-    """GitHub-hosted runners' per-minute rates by billing SKU: GitHub's published ones with
-    ``CI_METRICS_RUNNER_RATES``' overrides; the error names the key and the SKU."""
-    return parse_rates(get(RUNNER_RATES), RUNNER_RATES.key)

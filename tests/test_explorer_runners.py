@@ -31,9 +31,9 @@ from pipelines.fake_github.generator import (
     LARGER_RUNNER_LABEL,
     FakeWorld,
 )
-from pipelines.kpi.runners import DEFAULT_RATES, parse_rates, sku
 from reports.explorer.app import create_app
 from reports.explorer.config import ExplorerConfig
+from reports.explorer.pricing import DEFAULT_RATES, parse_rates, sku
 from reports.explorer.server import config_from_env
 from reports.explorer.tables import FORMATS, csv_value
 from tests.explorer_support import (
@@ -238,7 +238,7 @@ def test_a_bad_rate_names_the_key_and_the_sku(
 ) -> None:
     monkeypatch.setenv(settings.RUNNER_RATES.key, value)
     with pytest.raises(ValueError) as err:
-        settings.runner_rates()
+        config_from_env()
     assert str(err.value).startswith(f"{settings.RUNNER_RATES.key}: ") and words in str(err.value)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.kpi.config import KpiConfig
-from pipelines.kpi.runners import DEFAULT_RATES
+from reports.explorer.pricing import DEFAULT_RATES
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from pipelines.kpi import query, sqlfiles
 from pipelines.kpi.filters import Filters, Period
 from pipelines.store import table_exists
 from reports.data import _plain
+from reports.explorer.pricing import IMAGE
 
 BRANCH_CHOICES = 100
 
@@ -108,7 +109,8 @@ def runners(
     (``grouping_set`` says which): jobs, queue percentiles, compute minutes."""
     if not table_exists(con, "kpi", "run_facts"):
         return []
-    return _rows(con, _over_runs("runners"), _period(filters, period))
+    params = {**_period(filters, period), "image_pattern": IMAGE.pattern}
+    return _rows(con, _over_runs("runners"), params)
 
 
 def run_attempts(con: duckdb.DuckDBPyConnection, repo: str, run_id: int) -> list[dict[str, Any]]:

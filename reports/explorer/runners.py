@@ -4,7 +4,7 @@ an estimate of what the GitHub-hosted minutes cost at the configured per-minute 
 
 Compute minutes are the KPI layer's (each job rounded up to the whole minute, as GitHub
 bills it); the cost of a label set is its minutes times its billing SKU's rate
-(:mod:`pipelines.kpi.runners`); self-hosted jobs cost 0 here.
+(:mod:`reports.explorer.pricing`); self-hosted jobs cost 0 here.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines.kpi import runners as pricing
-from reports.explorer import listings
+from reports.explorer import listings, pricing
 from reports.explorer.page import Here, Page
 from reports.explorer.tables import FORMATS, Column, Table
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pipelines import settings
 from reports.explorer.config import ExplorerConfig
+from reports.explorer.pricing import parse_rates
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -47,7 +48,7 @@ def config_from_env(db_path: str | Path | None = None) -> ExplorerConfig:
         kpi=settings.kpi_config(),
         token=settings.get(settings.SERVE_TOKEN) or None,
         memory_limit=settings.get(settings.DUCKDB_MEMORY_LIMIT),
-        runner_rates=settings.runner_rates(),
+        runner_rates=parse_rates(settings.get(settings.RUNNER_RATES), settings.RUNNER_RATES.key),
     )
 
 

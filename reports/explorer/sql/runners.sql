@@ -3,8 +3,8 @@
 -- 'labels' by runner label set (runs-on labels, sorted) and hosting, 'groups' by hosting
 -- and runner group. Skipped jobs never asked for a runner and are left out.
 -- hosting: 'self-hosted' when a label is self-hosted; 'github-hosted' when the runner
--- group is GitHub Actions or a label names one of GitHub's images (ubuntu-, windows-,
--- macos-, larger sizes included); otherwise 'self-hosted' (pipelines/kpi/runners.py).
+-- group is GitHub Actions or a label names one of GitHub's images ($image_pattern:
+-- reports/explorer/pricing.py IMAGE, larger sizes included); otherwise 'self-hosted'.
 -- queue is started_at - created_at where not negative, as on the workflow page's jobs;
 -- compute minutes are the KPI layer's (kpi.run_facts): each job rounded up to whole
 -- minutes, jobs without both timestamps and jobs of attempts not completed yet count 0.
@@ -24,7 +24,7 @@ jobs AS (
                 THEN 'self-hosted'
             WHEN j.runner_group_name = 'GitHub Actions'
                 OR len(list_filter(
-                    coalesce(j.labels, []), lambda l: regexp_matches(lower(l), '^(ubuntu|windows|macos)-')
+                    coalesce(j.labels, []), lambda l: regexp_matches(lower(l), $image_pattern)
                 )) > 0
                 THEN 'github-hosted'
             ELSE 'self-hosted'
