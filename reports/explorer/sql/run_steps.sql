@@ -21,7 +21,7 @@ SELECT
     s.number AS step_number,
     s.name AS step,
     s.conclusion AS conclusion,
-    try_cast(s.started_at AS TIMESTAMPTZ) AS started_at,
+    timezone('UTC', try_cast(s.started_at AS TIMESTAMPTZ)) AS started_at,  -- as jobs: UTC
     CASE WHEN try_cast(s.completed_at AS TIMESTAMPTZ) >= try_cast(s.started_at AS TIMESTAMPTZ)
         THEN date_diff(
             'microsecond',
