@@ -25,7 +25,7 @@ from pipelines.links import Explorer
 from pipelines.partitions import run_range_end
 from pipelines.resources import DuckDBStore, KpiSettings, ReportOutput
 from pipelines.snapshot import publish as publish_snapshot
-from pipelines.store import REPORT_MEMORY_LIMIT
+from pipelines.store import DASHBOARD_MEMORY_LIMIT
 from reports.data import WINDOWS, load_report
 from reports.files import write_reports
 
@@ -59,7 +59,7 @@ def dashboard(
     if config.window not in WINDOWS:
         raise ValueError(f"window must be one of {WINDOWS}, not {config.window}")
     as_of = parse_day(config.as_of, "config as_of") or run_range_end(context)
-    with duckdb.connect(read_only=True, memory_limit=REPORT_MEMORY_LIMIT) as con:
+    with duckdb.connect(read_only=True, memory_limit=DASHBOARD_MEMORY_LIMIT) as con:
         report = load_report(
             con,
             as_of=as_of,
