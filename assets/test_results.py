@@ -26,7 +26,7 @@ from pipelines import asset_keys
 from pipelines.dagster_adapter import single_run_asset
 from pipelines.partitions import day_bounds
 from pipelines.resources import DuckDBStore, GitHubAPI, TestReportSources
-from pipelines.store import BUILD_MEMORY_LIMIT, LOAD_MEMORY_LIMIT
+from pipelines.store import LOAD_MEMORY_LIMIT
 from pipelines.testresults.artifacts import (
     ArtifactRef,
     attempt_for,
@@ -135,7 +135,10 @@ def test_results(
 
 
 def _checked(duckdb: DuckDBStore, first: date, last: date) -> list:
-    with duckdb.connect(read_only=True, memory_limit=BUILD_MEMORY_LIMIT) as con:
+    """The raw checks over the range. Their groupings hold a key per test execution of the
+    range, so they are capped as the loads are and spill: at 512MB the check of 28 days
+    (1.2 million rows) grew the process by ~200 MB, at 64MB by ~80 MB, 0.2 s slower."""
+    with duckdb.connect(read_only=True, memory_limit=LOAD_MEMORY_LIMIT) as con:
         return raw_checks.results(con, TESTS_KEY, first, last)
 
 
