@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -228,9 +229,26 @@ def fetch_jobs(
             count += len(rows)
 
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="gh-jobs") as pool:
-        for _ in pool.map(one, runs):
-            pass
+        _bounded(pool, one, runs, in_flight=4 * concurrency)
     return count
+
+
+def _bounded(
+    pool: ThreadPoolExecutor, fn: Callable[[Any], object], items: Iterable[Any], *, in_flight: int
+) -> None:
+    """Run ``fn`` on each item in ``pool``, at most ``in_flight`` submitted at a time; the
+    first error is raised, in item order.
+
+    ``pool.map`` submits every item at once: a future per run of the whole range, ~100 MB
+    for 56,000 runs, while only ``concurrency`` of them run at a time.
+    """
+    pending: deque[Future] = deque()
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        if len(pending) >= in_flight:
+            pending.popleft().result()
+    while pending:
+        pending.popleft().result()
 
 
 def fetch_repository(client: GitHubClient, repo: str) -> dict[str, Any]:
