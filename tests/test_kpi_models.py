@@ -385,6 +385,36 @@ def test_recomputing_days_is_idempotent_and_touches_only_those_days(con) -> None
     assert con.execute("SELECT count(*) FROM kpi.workflow_daily").fetchone()[0] == 2
 
 
+def test_a_fact_table_from_an_earlier_version_is_rebuilt_with_its_new_columns(con) -> None:
+    # a store whose fact tables predate the commit and test keys: the next build of any day
+    # rebuilds each over every day it holds, so no row lacks them
+    days = [T0.date() + timedelta(days=i) for i in range(3)]
+    runs = [run(i + 1, created=T0 + timedelta(days=i), sha=f"s{i}") for i in range(3)]
+    insert(con, "workflow_runs", RUN_COLS, runs)
+    tests = [result_row(f"t{i}", "passed", day=d, sha=f"s{i}") for i, d in enumerate(days)]
+    insert(con, "test_results", TEST_COLS, tests)
+    build_days(con, "test_units_daily", days[0], days[-1])
+    for table in ("run_facts", "test_units_daily"):
+        keys = [c for c in ("sha_key", "test_key") if c in _columns(con, table)]
+        con.execute(
+            f"CREATE TABLE kpi.old AS SELECT * EXCLUDE ({', '.join(keys)}) FROM kpi.{table}"
+        )
+        con.execute(f"DROP TABLE kpi.{table}")
+        con.execute(f"ALTER TABLE kpi.old RENAME TO {table}")
+    build_days(con, "test_units_daily", days[-1], days[-1])
+    for table, n in (("run_facts", 3), ("test_units_daily", 3)):
+        assert {"sha_key"} <= set(_columns(con, table))
+        got = rows_as_dicts(con, f"SELECT * FROM kpi.{table} ORDER BY day")
+        assert [r["day"] for r in got] == days and len(got) == n
+        assert all(r["sha_key"] is not None for r in got)
+    units = rows_as_dicts(con, "SELECT test_id, test_key FROM kpi.test_units_daily")
+    assert len({r["test_key"] for r in units}) == 3 and all(r["test_key"] for r in units)
+
+
+def _columns(con, table: str) -> list[str]:
+    return [d[0] for d in con.execute(f"SELECT * FROM kpi.{table} LIMIT 0").description]
+
+
 def test_targets_test_flakiness_rate_moves_with_the_window(con) -> None:
     d = date
     rows = [

@@ -502,6 +502,8 @@ def facts_sql(table: str) -> str:
 
 def _create(con: duckdb.DuckDBPyConnection, spec: KpiTable) -> None:
     if store.table_exists(con, "kpi", spec.name):
+        if spec.kind == "facts":
+            _upgrade_facts(con, spec)
         return
     if spec.kind == "facts":
         sql = facts_sql(spec.name)
@@ -510,6 +512,23 @@ def _create(con: duckdb.DuckDBPyConnection, spec: KpiTable) -> None:
     else:
         columns = ", ".join(f"{name} {kind}" for name, kind in COLUMNS[spec.name])
         con.execute(f"CREATE TABLE kpi.{spec.name} ({columns})")
+
+
+def _upgrade_facts(con: duckdb.DuckDBPyConnection, spec: KpiTable) -> None:
+    """Rebuild a facts table written by an earlier version whose columns differ from its
+    SQL's (say, a key column added), over the days it holds, so every row has them."""
+    sql = facts_sql(spec.name)
+    bound = sqlfiles.bind(sql, {"start_day": date.min, "end_day": date.min})
+    wanted = [d[0] for d in con.execute(f"SELECT * FROM ({sql}) LIMIT 0", bound).description]
+    have = [d[0] for d in con.execute(f"SELECT * FROM kpi.{spec.name} LIMIT 0").description]
+    if sorted(wanted) == sorted(have):
+        return
+    first, last = con.execute(f"SELECT min(day), max(day) FROM kpi.{spec.name}").fetchone()
+    con.execute(f"DROP TABLE kpi.{spec.name}")
+    _create(con, spec)
+    if first is not None:
+        for chunk in Period(first, last).chunks(CHUNK_DAYS):
+            _insert(con, spec, chunk, DEFAULT_CONFIG)
 
 
 def _insert(

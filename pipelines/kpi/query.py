@@ -271,12 +271,17 @@ def kpis(
 
 
 def known_repos(con: duckdb.DuckDBPyConnection, filters: Filters = ALL_RUNS) -> list[str]:
-    """The repositories the store knows (runs or test results), within the filter's."""
+    """The repositories the store knows (runs or test results), within the filter's.
+
+    Test results are read through their facts once those are built: the raw table holds
+    every execution, and listing its repositories costs as much as a card set."""
+    tests = "kpi.test_units_daily" if table_exists(con, "kpi", "test_units_daily") else None
     repos = [
         r[0]
         for r in con.execute(
             "SELECT DISTINCT repo FROM raw.workflow_runs WHERE repo IS NOT NULL "
-            "UNION SELECT DISTINCT repo FROM raw.test_results WHERE repo IS NOT NULL ORDER BY 1"
+            f"UNION SELECT DISTINCT repo FROM {tests or 'raw.test_results'} "
+            "WHERE repo IS NOT NULL ORDER BY 1"
         ).fetchall()
     ]
     return [r for r in repos if not filters.repos or r in filters.repos]

@@ -7,7 +7,7 @@ SELECT
     NULL::VARCHAR AS event,
     w.window_end,
     count(u.wait_s) AS developer_wait_commits,
-    count(*) FILTER (WHERE NOT u.complete) AS developer_wait_incomplete_commits,
+    count_if(NOT u.complete) AS developer_wait_incomplete_commits,
     coalesce(sum(u.wait_s), 0) AS developer_wait_sum_s,
     avg(u.wait_s) AS developer_wait_mean_s,
     quantile_cont(u.wait_s, 0.5) AS developer_wait_p50_s,
