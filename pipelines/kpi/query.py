@@ -26,6 +26,7 @@ from pipelines.store import table_exists
 Key = tuple[str, str | None, str | None]  # repo, workflow_name, event
 FACTS = {"runs_f": "run_facts", "tests_f": "test_units_daily"}
 _TEST_FILES = {"test_flakiness"}
+_RUN_WINDOW_FILES = {"run_percentiles", "full_suite"}
 
 
 def _facts_cte(con: duckdb.DuckDBPyConnection, alias: str) -> str | None:
@@ -44,6 +45,10 @@ def _compose(con: duckdb.DuckDBPyConnection, file: str, single: bool) -> str | N
     ctes = [f"windows AS ({sqlfiles.load('windows')})", f"{alias} AS NOT MATERIALIZED ({facts})"]
     if file in UNITS:
         ctes.append(f"{UNITS[file]} AS ({sqlfiles.load(UNITS[file])})")
+    if file in _RUN_WINDOW_FILES:
+        # one window selects its runs; a series of windows joins them on the windows' days
+        runs = "run_windows_single" if single else "run_windows_rolling"
+        ctes.append(f"run_windows AS ({sqlfiles.load(runs)})")
     if file in _TEST_FILES:
         # one window counts its tests directly; a series of windows by intervals
         counts = "test_counts_window" if single else "test_counts_rolling"
@@ -284,4 +289,4 @@ def known_repos(con: duckdb.DuckDBPyConnection, filters: Filters = ALL_RUNS) -> 
             "WHERE repo IS NOT NULL ORDER BY 1"
         ).fetchall()
     ]
-    return [r for r in repos if not filters.repos or r in filters.repos]
+    return filters.within(repos)

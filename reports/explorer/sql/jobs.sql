@@ -26,8 +26,10 @@ jobs AS (
             ELSE 0 END AS compute_minutes
     FROM raw.workflow_jobs j
     SEMI JOIN picked p ON p.repo = j.repo AND p.run_id = j.run_id
-    LEFT JOIN raw.workflow_runs a
+    LEFT JOIN (SELECT * FROM raw.workflow_runs WHERE created_at >= $start_day::DATE) a
         ON a.repo = j.repo AND a.run_id = j.run_id AND a.run_attempt = j.run_attempt
+    -- no attempt of a run is created before the run's day: the bounds skip older row groups
+    WHERE j.run_created_at >= $start_day::DATE
 )
 SELECT
     name AS job,
