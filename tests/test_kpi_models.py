@@ -138,6 +138,24 @@ def test_compute_minutes_round_up_per_job_and_skip_what_the_contract_leaves_out(
     row = one(con, "SELECT compute_minutes, compute_seconds FROM kpi.workflow_daily")
     assert row["compute_minutes"] == 2 + 1 + 1 + 3
     assert row["compute_seconds"] == pytest.approx(61 + 60 + 0.5 + 120.000001)
+    # the job facts bill each job by the same rule, so a run's jobs add up to the run
+    build_days(con, "job_facts", T0.date(), T0.date())
+    jobs = {
+        r["job_id"]: r for r in rows_as_dicts(con, "SELECT * FROM kpi.job_facts ORDER BY job_id")
+    }
+    billed = {job_id: r["compute_minutes"] for job_id, r in jobs.items()}
+    assert billed == {10: 2, 11: 1, 12: 1, 13: 3, 14: 0, 15: 0, 16: 0}
+    assert jobs[10]["duration_s"] == pytest.approx(61) and jobs[15]["duration_s"] is None
+    assert {r["day"] for r in jobs.values()} == {T0.date()}
+    per_run = rows_as_dicts(
+        con,
+        "SELECT f.run_id, f.compute_minutes, sum(j.compute_minutes) AS jobs FROM kpi.run_facts f "
+        "JOIN kpi.job_facts j USING (repo, run_id) GROUP BY ALL ORDER BY f.run_id",
+    )
+    assert [(r["run_id"], r["compute_minutes"], r["jobs"]) for r in per_run] == [
+        (1, 7, 7),
+        (2, 0, 0),
+    ]
 
 
 def test_pr_validation_and_developer_wait_per_commit(con) -> None:

@@ -2,9 +2,9 @@
 
 Four kinds:
 
-- **facts** (``run_facts``, ``test_units_daily``): SQL over the raw tables, one row per run
-  or per test, commit and day, with the dimensions every filter needs. Every KPI is an
-  aggregation of them.
+- **facts** (``run_facts``, ``job_facts``, ``test_units_daily``): SQL over the raw tables,
+  one row per run, job, or test, commit and day, with the dimensions every filter needs.
+  Every KPI and every listing of jobs is an aggregation of them.
 - **per-day tables** (``workflow_daily``, ``targets``, …): the layer's measures
   (:mod:`pipelines.kpi.query`) for each day or 7-day window, written down for the tools
   that read tables. They compute nothing themselves.
@@ -84,6 +84,14 @@ TABLES: tuple[KpiTable, ...] = (
         "",
         "One row per run on its day: dimensions, final and first attempt, compute "
         "(and kpi.sha_spans: the days each commit's runs span).",
+    ),
+    _t(
+        "job_facts",
+        "facts",
+        "runs jobs",
+        "run_facts",
+        "One row per job of every attempt of the runs, on its run's day, with the run's "
+        "dimensions, duration, queue and compute minutes: what job listings aggregate.",
     ),
     _t(
         "workflow_daily",

@@ -43,6 +43,12 @@ def _over_runs(name: str) -> str:
     return f"WITH runs_f AS ({facts}) SELECT * FROM ({_sql(name)})"
 
 
+def _over_jobs(name: str) -> str:
+    """``name``'s SQL reading ``jobs_f``: the filtered ``kpi.job_facts``."""
+    facts = sqlfiles.load("filter").replace("{facts}", "kpi.job_facts")
+    return f"WITH jobs_f AS ({facts}) SELECT * FROM ({_sql(name)})"
+
+
 def _period(filters: Filters, period: Period) -> dict[str, Any]:
     return {**filters.sql_params(), "start_day": period.start, "end_day": period.end}
 
@@ -87,9 +93,9 @@ def runs(
 
 def jobs(con: duckdb.DuckDBPyConnection, filters: Filters, period: Period) -> list[dict[str, Any]]:
     """One row per job name of the filtered runs of the period."""
-    if not table_exists(con, "kpi", "run_facts"):
+    if not table_exists(con, "kpi", "job_facts"):
         return []
-    return _rows(con, _over_runs("jobs"), _period(filters, period))
+    return _rows(con, _over_jobs("jobs"), _period(filters, period))
 
 
 def job_steps(
@@ -107,10 +113,10 @@ def runners(
 ) -> list[dict[str, Any]]:
     """The jobs of the filtered runs of the period by runner label set and by runner group
     (``grouping_set`` says which): jobs, queue percentiles, compute minutes."""
-    if not table_exists(con, "kpi", "run_facts"):
+    if not table_exists(con, "kpi", "job_facts"):
         return []
     params = {**_period(filters, period), "image_pattern": IMAGE.pattern}
-    return _rows(con, _over_runs("runners"), params)
+    return _rows(con, _over_jobs("runners"), params)
 
 
 def run_attempts(con: duckdb.DuckDBPyConnection, repo: str, run_id: int) -> list[dict[str, Any]]:
