@@ -114,18 +114,21 @@ def units_query(
 
 
 def test_ctes(
-    con: duckdb.DuckDBPyConnection, filters: Filters, period: Period
+    con: duckdb.DuckDBPyConnection, filters: Filters, period: Period, *, dimensions: bool = True
 ) -> tuple[list[str], dict[str, Any]] | None:
     """CTEs a listing of test rows reads, and their parameters: ``test_rows_f``, every
     ``raw.test_results`` row of ``period`` the filter selects (with the dimensions
     ``kpi.test_units_daily`` has), and ``test_flakiness_units``, the period's test flakiness
     units over the filtered test facts (one window: the very units test flakiness counts).
-    None before the test facts exist."""
+    ``dimensions=False``: the listing does not show the run dimensions, so they are only
+    read when the filter selects by them. None before the test facts exist."""
     if not (table_exists(con, "kpi", "test_units_daily") and table_exists(con, "kpi", "run_facts")):
         return None
+    by_run = filters.workflows or filters.branches or filters.events
+    source = "test_result_dims" if dimensions or by_run else "test_result_rows"
     rows = sqlfiles.load("filter").replace("{facts}", "test_result_dims")
     ctes = [
-        f"test_result_dims AS NOT MATERIALIZED ({sqlfiles.load('test_result_dims')})",
+        f"test_result_dims AS NOT MATERIALIZED ({sqlfiles.load(source)})",
         f"test_rows_f AS NOT MATERIALIZED ({rows})",
         f"windows AS ({sqlfiles.load('windows')})",
         f"tests_f AS NOT MATERIALIZED ({_facts_cte(con, 'tests_f')})",

@@ -165,12 +165,17 @@ TEST_ORDERS: dict[str, str] = {
 MESSAGE_CHARS = 4000
 
 
+# Listings of test rows that show none of the run dimensions (workflow, event, branch).
+_WITHOUT_DIMENSIONS = {"tests", "test_daily", "test_messages", "test_flaky_commits"}
+
+
 def _over_tests(
-    con: duckdb.DuckDBPyConnection, sql: str, filters: Filters, period: Period
+    con: duckdb.DuckDBPyConnection, name: str, sql: str, filters: Filters, period: Period
 ) -> tuple[str, dict[str, Any]] | None:
-    """``sql`` reading ``test_rows_f`` and ``test_flakiness_units`` of the KPI layer
-    (:func:`pipelines.kpi.query.test_ctes`); None before any test facts exist."""
-    got = query.test_ctes(con, filters, period)
+    """``sql`` (listing ``name``) reading ``test_rows_f`` and ``test_flakiness_units`` of
+    the KPI layer (:func:`pipelines.kpi.query.test_ctes`); None before any test facts."""
+    dimensions = name not in _WITHOUT_DIMENSIONS
+    got = query.test_ctes(con, filters, period, dimensions=dimensions)
     if got is None:
         return None
     ctes, params = got
@@ -186,7 +191,7 @@ def _test_rows(
     order: str | None = None,
 ) -> list[dict[str, Any]]:
     sql = _sql(name) if order is None else _sql(name).replace("{order}", order)
-    over = _over_tests(con, sql, filters, period)
+    over = _over_tests(con, name, sql, filters, period)
     if over is None:
         return []
     return _rows(con, over[0], {**over[1], **params})
