@@ -429,6 +429,29 @@ def test_a_fact_table_from_an_earlier_version_is_rebuilt_with_its_new_columns(co
     assert len({r["test_key"] for r in units}) == 3 and all(r["test_key"] for r in units)
 
 
+def test_a_fact_table_new_to_a_store_is_filled_over_the_days_its_facts_hold(con) -> None:
+    # a store built before kpi.run_daily and kpi.job_facts existed: building one day of
+    # either fills every day kpi.run_facts holds, as building them from scratch would
+    days = [T0.date() + timedelta(days=i) for i in range(4)]
+    runs = [run(i + 1, created=T0 + timedelta(days=i)) for i in range(4)]
+    insert(con, "workflow_runs", RUN_COLS, runs)
+    jobs = [job(10 + i, i + 1, start=T0 + timedelta(days=i)) for i in range(4)]
+    insert(con, "workflow_jobs", JOB_COLS, jobs)
+    build_days(con, "run_daily", days[0], days[-1])
+    build_days(con, "job_facts", days[0], days[-1])
+    fresh = {
+        t: rows_as_dicts(con, f"SELECT * FROM kpi.{t} ORDER BY day")
+        for t in ("run_daily", "job_facts")
+    }
+    con.execute("DROP TABLE kpi.run_daily")
+    con.execute("DROP TABLE kpi.job_facts")
+    for table in ("run_daily", "job_facts"):
+        build_days(con, table, days[2], days[2])
+        got = rows_as_dicts(con, f"SELECT * FROM kpi.{table} ORDER BY day")
+        assert [r["day"] for r in got] == days
+        assert got == fresh[table]
+
+
 def _columns(con, table: str) -> list[str]:
     return [d[0] for d in con.execute(f"SELECT * FROM kpi.{table} LIMIT 0").description]
 

@@ -24,8 +24,10 @@ from pipelines.kpi.filters import ALL_RUNS, Filters, Period, Windows
 from pipelines.store import table_exists
 
 Key = tuple[str, str | None, str | None]  # repo, workflow_name, event
-FACTS = {"runs_f": "run_facts", "tests_f": "test_units_daily"}
+FACTS = {"runs_f": "run_facts", "run_days_f": "run_daily", "tests_f": "test_units_daily"}
 _TEST_FILES = {"test_flakiness"}
+# The facts a measure file reads, when not runs_f.
+_FILE_FACTS = {"runs": "run_days_f", "test_flakiness": "tests_f"}
 _RUN_WINDOW_FILES = {"run_percentiles", "full_suite"}
 
 
@@ -38,7 +40,7 @@ def _facts_cte(con: duckdb.DuckDBPyConnection, alias: str) -> str | None:
 
 def _compose(con: duckdb.DuckDBPyConnection, file: str, single: bool) -> str | None:
     """The file's query with its CTEs: windows, the filtered facts, its units if any."""
-    alias = "tests_f" if file in _TEST_FILES else "runs_f"
+    alias = _FILE_FACTS.get(file, "runs_f")
     facts = _facts_cte(con, alias)
     if facts is None:
         return None

@@ -221,10 +221,19 @@ def tests(
 
 
 def test_repos(con: duckdb.DuckDBPyConnection, test_id: str) -> list[str | None]:
-    """The repositories whose results hold ``test_id`` (any period): empty when unknown."""
-    if not table_exists(con, "raw", "test_results"):
-        return []
-    return [r["repo"] for r in _rows(con, _sql("test_repos"), {"test_id": test_id})]
+    """The repositories whose results hold ``test_id`` (any period): empty when unknown.
+    Read from the test facts when they know the test, else from the raw results."""
+    sources = [("raw.test_results", "test_id = $test_id")]
+    if table_exists(con, "kpi", "test_units_daily"):  # by key, a fraction of the rows
+        sources.insert(0, ("kpi.test_units_daily", "test_key = md5_number($test_id)"))
+    for tests, match in sources:  # results ingested since the facts were built: the raw rows
+        if not table_exists(con, *tests.split(".")):
+            continue
+        sql = _sql("test_repos").replace("{tests}", tests).replace("{match}", match)
+        repos = [r["repo"] for r in _rows(con, sql, {"test_id": test_id})]
+        if repos:
+            return repos
+    return []
 
 
 def test_daily(

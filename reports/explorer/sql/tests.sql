@@ -27,7 +27,8 @@ stats AS (
 flaky AS (
     SELECT repo, test_id, count(*) AS flaky_commits
     FROM test_flakiness_units
-    WHERE flaky AND ($test_id::VARCHAR IS NULL OR test_id = $test_id::VARCHAR)
+    -- by the test's key, which the units group on, so the filter reaches their rows
+    WHERE flaky AND ($test_id::VARCHAR IS NULL OR test_key = md5_number($test_id::VARCHAR))
     GROUP BY repo, test_id
 )
 SELECT
