@@ -39,6 +39,7 @@ from pipelines.kpi.filters import Filters, Period
 from pipelines.snapshot import publish, snapshot_path
 from reports.explorer.app import create_app
 from reports.explorer.config import ExplorerConfig
+from reports.explorer.source import Source
 from reports.explorer.tables import csv_value
 from tests.explorer_support import (
     END,
@@ -519,6 +520,60 @@ def test_a_new_snapshot_is_read_once_published(built: Path, tmp_path: Path) -> N
         assert ("ci_metrics_kpi_value", "run_flakiness_rate") not in after
         assert ("ci_metrics_kpi_target", "run_flakiness_rate") in after
         assert ("ci_metrics_kpi_value", "full_suite_p95_s") in after
+
+
+def test_the_store_index_is_read_once_per_snapshot(built: Path, tmp_path: Path) -> None:
+    # the repositories, filter options and last day are read once per published copy: a
+    # repository added to the store shows once the next snapshot is published, not before
+    db = tmp_path / "store.duckdb"
+    shutil.copy(built, db)
+    publish(db)
+
+    def repos(client: TestClient) -> set[str]:
+        page = client.get("/", params={"format": "json"}).json()
+        return set(page["repos"])
+
+    with TestClient(create_app(ExplorerConfig(db_path=db, kpi=KPI_CONFIG))) as client:
+        before = repos(client)
+        with store.connect(db) as con:
+            con.execute(
+                "INSERT INTO raw.workflow_runs (repo, run_id, run_attempt, created_at) "
+                "SELECT 'acme/newcomer', 1, 1, max(created_at) FROM raw.workflow_runs"
+            )
+        assert repos(client) == before  # the published copy, its index kept
+        filter_bar = client.get("/").text
+        assert "acme/newcomer" not in filter_bar
+        publish(db)
+        assert repos(client) == before | {"acme/newcomer"}
+        assert "acme/newcomer" in client.get("/").text
+
+
+def test_memo_computes_once_per_snapshot_and_every_time_without_one(
+    built: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "store.duckdb"
+    shutil.copy(built, db)
+    source = Source(db)
+    calls: list[int] = []
+
+    def read(con: duckdb.DuckDBPyConnection) -> int:
+        calls.append(1)
+        return con.execute("SELECT count(*) FROM raw.workflow_runs").fetchone()[0]
+
+    for _ in range(2):  # no snapshot: the store itself, read each time
+        with source.connect() as con:
+            source.memo(con, "runs", lambda c=con: read(c))
+    assert len(calls) == 2
+    publish(db)
+    for _ in range(3):
+        with source.connect() as con:
+            first = source.memo(con, "runs", lambda c=con: read(c))
+    assert len(calls) == 3
+    publish(db)
+    with source.connect() as con:
+        assert source.memo(con, "runs", lambda c=con: read(c)) == first
+    assert len(calls) == 4
+    source.close()
 
 
 def test_only_web_addresses_become_github_links() -> None:

@@ -13,7 +13,7 @@ import html
 import io
 import subprocess
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date, timedelta
 from pathlib import Path
 from statistics import median
@@ -319,6 +319,56 @@ def test_tests_listing_pages_sorts_and_counts_every_test(http: httpx.Client, bui
     listed = http.get("/tests", params=PERIOD).text
     links = hrefs(listed, r"/test\?")
     assert links and all(http.get(link).status_code == 200 for link in links[:5])
+
+
+def _quantile(values: list[float], q: float) -> float:
+    """quantile_cont: linear interpolation between the closest ranks."""
+    ordered = sorted(values)
+    pos = q * (len(ordered) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+@pytest.mark.parametrize("dimension", [None, "workflow", "event"])
+def test_tests_listing_counts_and_percentiles_equal_python_over_raw_rows(
+    http: httpx.Client, built: Path, dimension: str | None
+) -> None:
+    # with no run filter the listing reads the rows without their runs; with a workflow or
+    # an event it selects them by their run's: each equals the rows counted here
+    rows = raw(
+        built,
+        "SELECT t.repo, t.test_id, t.duration_s, coalesce(r.workflow_name, t.workflow), r.event "
+        "FROM raw.test_results t "
+        "LEFT JOIN (SELECT DISTINCT repo, run_id, workflow_name, event FROM raw.workflow_runs) r "
+        "ON r.repo = t.repo AND r.run_id = t.run_id WHERE t.day BETWEEN ? AND ?",
+        [START, END],
+    )
+    index = {"workflow": 3, "event": 4}.get(dimension or "")
+    # the least common value among the rows: the filter leaves some rows out
+    counts = Counter(r[index] for r in rows if index is not None and r[index] is not None)
+    value = min(counts, key=lambda v: (counts[v], v)) if counts else None
+    want: dict[tuple, list] = defaultdict(list)
+    for row in rows:
+        if index is None or row[index] == value:
+            want[(row[0], row[1])].append(row[2])
+    assert want and (index is None or sum(map(len, want.values())) < len(rows))
+    params = {**PERIOD, "format": "json", "tests_sort": "test_id", "tests_dir": "asc"}
+    if dimension:
+        params[dimension] = value
+    seen: list[dict] = []
+    for page in range(1, 100):
+        body = http.get("/tests", params={**params, "tests_page": str(page)}).json()
+        seen += body["tables"]["tests"]
+        if page >= body["paging"]["tests"]["pages"]:
+            break
+    assert {(r["repo"], r["test_id"]): r["executions"] for r in seen} == {
+        k: len(v) for k, v in want.items()
+    }
+    for r in seen:
+        timed = [d for d in want[(r["repo"], r["test_id"])] if d is not None]
+        assert r["duration_p50_s"] == pytest.approx(_quantile(timed, 0.5))
+        assert r["duration_p95_s"] == pytest.approx(_quantile(timed, 0.95))
 
 
 # ---- exports, errors, links

@@ -138,6 +138,24 @@ def test_compute_minutes_round_up_per_job_and_skip_what_the_contract_leaves_out(
     row = one(con, "SELECT compute_minutes, compute_seconds FROM kpi.workflow_daily")
     assert row["compute_minutes"] == 2 + 1 + 1 + 3
     assert row["compute_seconds"] == pytest.approx(61 + 60 + 0.5 + 120.000001)
+    # the job facts bill each job by the same rule, so a run's jobs add up to the run
+    build_days(con, "job_facts", T0.date(), T0.date())
+    jobs = {
+        r["job_id"]: r for r in rows_as_dicts(con, "SELECT * FROM kpi.job_facts ORDER BY job_id")
+    }
+    billed = {job_id: r["compute_minutes"] for job_id, r in jobs.items()}
+    assert billed == {10: 2, 11: 1, 12: 1, 13: 3, 14: 0, 15: 0, 16: 0}
+    assert jobs[10]["duration_s"] == pytest.approx(61) and jobs[15]["duration_s"] is None
+    assert {r["day"] for r in jobs.values()} == {T0.date()}
+    per_run = rows_as_dicts(
+        con,
+        "SELECT f.run_id, f.compute_minutes, sum(j.compute_minutes) AS jobs FROM kpi.run_facts f "
+        "JOIN kpi.job_facts j USING (repo, run_id) GROUP BY ALL ORDER BY f.run_id",
+    )
+    assert [(r["run_id"], r["compute_minutes"], r["jobs"]) for r in per_run] == [
+        (1, 7, 7),
+        (2, 0, 0),
+    ]
 
 
 def test_pr_validation_and_developer_wait_per_commit(con) -> None:
@@ -383,6 +401,59 @@ def test_recomputing_days_is_idempotent_and_touches_only_those_days(con) -> None
     assert after[second] == before[1]  # day 2 untouched until it is recomputed
     build_days(con, "workflow_daily", first, second)
     assert con.execute("SELECT count(*) FROM kpi.workflow_daily").fetchone()[0] == 2
+
+
+def test_a_fact_table_from_an_earlier_version_is_rebuilt_with_its_new_columns(con) -> None:
+    # a store whose fact tables predate the commit and test keys: the next build of any day
+    # rebuilds each over every day it holds, so no row lacks them
+    days = [T0.date() + timedelta(days=i) for i in range(3)]
+    runs = [run(i + 1, created=T0 + timedelta(days=i), sha=f"s{i}") for i in range(3)]
+    insert(con, "workflow_runs", RUN_COLS, runs)
+    tests = [result_row(f"t{i}", "passed", day=d, sha=f"s{i}") for i, d in enumerate(days)]
+    insert(con, "test_results", TEST_COLS, tests)
+    build_days(con, "test_units_daily", days[0], days[-1])
+    for table in ("run_facts", "test_units_daily"):
+        keys = [c for c in ("sha_key", "test_key") if c in _columns(con, table)]
+        con.execute(
+            f"CREATE TABLE kpi.old AS SELECT * EXCLUDE ({', '.join(keys)}) FROM kpi.{table}"
+        )
+        con.execute(f"DROP TABLE kpi.{table}")
+        con.execute(f"ALTER TABLE kpi.old RENAME TO {table}")
+    build_days(con, "test_units_daily", days[-1], days[-1])
+    for table, n in (("run_facts", 3), ("test_units_daily", 3)):
+        assert {"sha_key"} <= set(_columns(con, table))
+        got = rows_as_dicts(con, f"SELECT * FROM kpi.{table} ORDER BY day")
+        assert [r["day"] for r in got] == days and len(got) == n
+        assert all(r["sha_key"] is not None for r in got)
+    units = rows_as_dicts(con, "SELECT test_id, test_key FROM kpi.test_units_daily")
+    assert len({r["test_key"] for r in units}) == 3 and all(r["test_key"] for r in units)
+
+
+def test_a_fact_table_new_to_a_store_is_filled_over_the_days_its_facts_hold(con) -> None:
+    # a store built before kpi.run_daily and kpi.job_facts existed: building one day of
+    # either fills every day kpi.run_facts holds, as building them from scratch would
+    days = [T0.date() + timedelta(days=i) for i in range(4)]
+    runs = [run(i + 1, created=T0 + timedelta(days=i)) for i in range(4)]
+    insert(con, "workflow_runs", RUN_COLS, runs)
+    jobs = [job(10 + i, i + 1, start=T0 + timedelta(days=i)) for i in range(4)]
+    insert(con, "workflow_jobs", JOB_COLS, jobs)
+    build_days(con, "run_daily", days[0], days[-1])
+    build_days(con, "job_facts", days[0], days[-1])
+    fresh = {
+        t: rows_as_dicts(con, f"SELECT * FROM kpi.{t} ORDER BY day")
+        for t in ("run_daily", "job_facts")
+    }
+    con.execute("DROP TABLE kpi.run_daily")
+    con.execute("DROP TABLE kpi.job_facts")
+    for table in ("run_daily", "job_facts"):
+        build_days(con, table, days[2], days[2])
+        got = rows_as_dicts(con, f"SELECT * FROM kpi.{table} ORDER BY day")
+        assert [r["day"] for r in got] == days
+        assert got == fresh[table]
+
+
+def _columns(con, table: str) -> list[str]:
+    return [d[0] for d in con.execute(f"SELECT * FROM kpi.{table} LIMIT 0").description]
 
 
 def test_targets_test_flakiness_rate_moves_with_the_window(con) -> None:

@@ -2,9 +2,10 @@
 
 Four kinds:
 
-- **facts** (``run_facts``, ``test_units_daily``): SQL over the raw tables, one row per run
-  or per test, commit and day, with the dimensions every filter needs. Every KPI is an
-  aggregation of them.
+- **facts** (``run_facts``, ``run_daily``, ``job_facts``, ``test_units_daily``): SQL over
+  the raw tables, one row per run, per day and run dimensions, per job, or per test,
+  commit and day, with the dimensions every filter needs.
+  Every KPI and every listing of jobs is an aggregation of them.
 - **per-day tables** (``workflow_daily``, ``targets``, …): the layer's measures
   (:mod:`pipelines.kpi.query`) for each day or 7-day window, written down for the tools
   that read tables. They compute nothing themselves.
@@ -86,10 +87,26 @@ TABLES: tuple[KpiTable, ...] = (
         "(and kpi.sha_spans: the days each commit's runs span).",
     ),
     _t(
+        "run_daily",
+        "facts",
+        "",
+        "run_facts",
+        "Per repo, day, workflow, event and branch: the run counts and sums every run "
+        "measure adds up (kpi.run_facts summed), so a filtered window reads few rows.",
+    ),
+    _t(
+        "job_facts",
+        "facts",
+        "runs jobs",
+        "run_facts",
+        "One row per job of every attempt of the runs, on its run's day, with the run's "
+        "dimensions, duration, queue and compute minutes: what job listings aggregate.",
+    ),
+    _t(
         "workflow_daily",
         "per_day",
         "",
-        "run_facts",
+        "run_facts run_daily",
         "Per repo, workflow, day: runs, attempts, outcome counts, success rates, "
         "durations, queue time, compute minutes and seconds.",
     ),
@@ -97,49 +114,49 @@ TABLES: tuple[KpiTable, ...] = (
         "workflow_event_daily",
         "per_day",
         "",
-        "run_facts",
+        "run_facts run_daily",
         "Daily run volume per repo, workflow and event, attempts beside.",
     ),
     _t(
         "pr_validation_daily",
         "per_day",
         "",
-        "run_facts",
+        "run_facts run_daily",
         "PR validation time per repo and day (final attempts of pull_request runs).",
     ),
     _t(
         "developer_wait_commits",
         "per_day",
         "",
-        "run_facts",
+        "run_facts run_daily",
         "Developer wait per PR commit, on the day its first run was created.",
     ),
     _t(
         "developer_wait",
         "per_day",
         "",
-        "run_facts",
+        "run_facts run_daily",
         "Developer wait per repo and day: mean over complete PR commits.",
     ),
     _t(
         "full_suite_daily",
         "per_day",
         "",
-        "run_facts",
+        "run_facts run_daily",
         "Full-suite workflow duration (successful final attempts) per repo and day.",
     ),
     _t(
         "run_flakiness",
         "per_day",
         "",
-        "run_facts",
+        "run_facts run_daily",
         "Run flakiness per unit (repo, workflow_id, head_sha) on its first run's day.",
     ),
     _t(
         "run_flakiness_daily",
         "per_day",
         "",
-        "run_facts",
+        "run_facts run_daily",
         "Run flakiness rate per repo and day.",
     ),
     _t(
@@ -153,7 +170,7 @@ TABLES: tuple[KpiTable, ...] = (
         "targets",
         "per_day",
         "",
-        "run_facts test_units_daily",
+        "run_facts run_daily test_units_daily",
         "One row per repo, day and KPI target over the 7-day window ending that day.",
     ),
     _t(
@@ -168,7 +185,7 @@ TABLES: tuple[KpiTable, ...] = (
         "workflow_trends",
         "per_day",
         "",
-        "run_facts",
+        "run_facts run_daily",
         "7-day rolling success rate and duration per workflow, change versus the previous 7 days.",
     ),
     _t(
@@ -479,7 +496,7 @@ def build_days(
     con.execute("CREATE SCHEMA IF NOT EXISTS kpi")
     written = 0
     with store.transaction(con):
-        _create(con, spec)
+        _create(con, spec, Period(start_day, end_day))
         con.execute(f"DELETE FROM kpi.{table} WHERE day BETWEEN ? AND ?", [start_day, end_day])
         for chunk in Period(start_day, end_day).chunks(CHUNK_DAYS):
             written += _insert(con, spec, chunk, config)
@@ -500,9 +517,20 @@ def facts_sql(table: str) -> str:
     return f"WITH {ctes} SELECT * FROM ({body})"
 
 
-def _create(con: duckdb.DuckDBPyConnection, spec: KpiTable) -> None:
+def _create(con: duckdb.DuckDBPyConnection, spec: KpiTable, building: Period | None = None) -> None:
+    """Create ``kpi.<spec>`` if missing; a facts table new to a store is filled over the
+    days it can be built for (but ``building``, which the caller builds next), and one from
+    an earlier version is rebuilt, so no day of history reads as empty."""
     if store.table_exists(con, "kpi", spec.name):
+        if spec.kind == "facts":
+            _upgrade_facts(con, spec, building)
         return
+    _create_empty(con, spec)
+    if spec.kind == "facts":
+        _fill(con, spec, _source_days(con, spec), building)
+
+
+def _create_empty(con: duckdb.DuckDBPyConnection, spec: KpiTable) -> None:
     if spec.kind == "facts":
         sql = facts_sql(spec.name)
         bound = sqlfiles.bind(sql, {"start_day": date.min, "end_day": date.min})
@@ -510,6 +538,59 @@ def _create(con: duckdb.DuckDBPyConnection, spec: KpiTable) -> None:
     else:
         columns = ", ".join(f"{name} {kind}" for name, kind in COLUMNS[spec.name])
         con.execute(f"CREATE TABLE kpi.{spec.name} ({columns})")
+
+
+def _days(con: duckdb.DuckDBPyConnection, tables: Sequence[str]) -> Period | None:
+    """The first to the last day of ``kpi.<table>`` rows over ``tables``; None when empty."""
+    spans = [
+        con.execute(f"SELECT min(day), max(day) FROM kpi.{t}").fetchone()
+        for t in tables
+        if store.table_exists(con, "kpi", t)
+    ]
+    firsts = [a for a, _ in spans if a is not None]
+    lasts = [b for _, b in spans if b is not None]
+    return Period(min(firsts), max(lasts)) if firsts else None
+
+
+def _source_days(con: duckdb.DuckDBPyConnection, spec: KpiTable) -> Period | None:
+    """The days the facts ``spec`` reads hold: the days it can be built for from them."""
+    return _days(con, [t for t in spec.reads if TABLES_BY_NAME[t].kind == "facts"])
+
+
+def _fill(
+    con: duckdb.DuckDBPyConnection, spec: KpiTable, days: Period | None, skip: Period | None
+) -> None:
+    """Insert ``spec``'s rows of ``days``, but those of ``skip``."""
+    if days is None:
+        return
+    bounds = [(days.start, days.end)]
+    if skip is not None:
+        one = timedelta(days=1)
+        bounds = [
+            (days.start, min(days.end, skip.start - one)),
+            (max(days.start, skip.end + one), days.end),
+        ]
+    for part in (Period(a, b) for a, b in bounds if a <= b):
+        for chunk in part.chunks(CHUNK_DAYS):
+            _insert(con, spec, chunk, DEFAULT_CONFIG)
+
+
+def _upgrade_facts(con: duckdb.DuckDBPyConnection, spec: KpiTable, building: Period | None) -> None:
+    """Rebuild a facts table written by an earlier version whose columns differ from its
+    SQL's (say, a key column added), over the days it held or can be built for."""
+    sql = facts_sql(spec.name)
+    bound = sqlfiles.bind(sql, {"start_day": date.min, "end_day": date.min})
+    wanted = [d[0] for d in con.execute(f"SELECT * FROM ({sql}) LIMIT 0", bound).description]
+    have = [d[0] for d in con.execute(f"SELECT * FROM kpi.{spec.name} LIMIT 0").description]
+    if sorted(wanted) == sorted(have):
+        return
+    held = _days(con, [spec.name])
+    sources = _source_days(con, spec)
+    spans = [p for p in (held, sources) if p is not None]
+    days = Period(min(p.start for p in spans), max(p.end for p in spans)) if spans else None
+    con.execute(f"DROP TABLE kpi.{spec.name}")
+    _create_empty(con, spec)
+    _fill(con, spec, days, building)
 
 
 def _insert(

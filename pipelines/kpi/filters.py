@@ -60,6 +60,10 @@ class Filters:
     def empty(self) -> bool:
         return not (self.repos or self.workflows or self.branches or self.events)
 
+    def within(self, repos: Iterable[str]) -> list[str]:
+        """The repositories of ``repos`` the filter selects, in their order."""
+        return [r for r in repos if not self.repos or r in self.repos]
+
     def sql_params(self) -> dict[str, Any]:
         """The filter's SQL parameters (``pipelines/kpi/sql/filter.sql``): lists or NULL."""
         classes = [b for b in self.branches if b in BRANCH_CLASSES]

@@ -24,8 +24,11 @@ from pipelines.kpi.filters import ALL_RUNS, Filters, Period, Windows
 from pipelines.store import table_exists
 
 Key = tuple[str, str | None, str | None]  # repo, workflow_name, event
-FACTS = {"runs_f": "run_facts", "tests_f": "test_units_daily"}
+FACTS = {"runs_f": "run_facts", "run_days_f": "run_daily", "tests_f": "test_units_daily"}
 _TEST_FILES = {"test_flakiness"}
+# The facts a measure file reads, when not runs_f.
+_FILE_FACTS = {"runs": "run_days_f", "test_flakiness": "tests_f"}
+_RUN_WINDOW_FILES = {"run_percentiles", "full_suite"}
 
 
 def _facts_cte(con: duckdb.DuckDBPyConnection, alias: str) -> str | None:
@@ -37,13 +40,17 @@ def _facts_cte(con: duckdb.DuckDBPyConnection, alias: str) -> str | None:
 
 def _compose(con: duckdb.DuckDBPyConnection, file: str, single: bool) -> str | None:
     """The file's query with its CTEs: windows, the filtered facts, its units if any."""
-    alias = "tests_f" if file in _TEST_FILES else "runs_f"
+    alias = _FILE_FACTS.get(file, "runs_f")
     facts = _facts_cte(con, alias)
     if facts is None:
         return None
     ctes = [f"windows AS ({sqlfiles.load('windows')})", f"{alias} AS NOT MATERIALIZED ({facts})"]
     if file in UNITS:
         ctes.append(f"{UNITS[file]} AS ({sqlfiles.load(UNITS[file])})")
+    if file in _RUN_WINDOW_FILES:
+        # one window selects its runs; a series of windows joins them on the windows' days
+        runs = "run_windows_single" if single else "run_windows_rolling"
+        ctes.append(f"run_windows AS ({sqlfiles.load(runs)})")
     if file in _TEST_FILES:
         # one window counts its tests directly; a series of windows by intervals
         counts = "test_counts_window" if single else "test_counts_rolling"
@@ -109,18 +116,21 @@ def units_query(
 
 
 def test_ctes(
-    con: duckdb.DuckDBPyConnection, filters: Filters, period: Period
+    con: duckdb.DuckDBPyConnection, filters: Filters, period: Period, *, dimensions: bool = True
 ) -> tuple[list[str], dict[str, Any]] | None:
     """CTEs a listing of test rows reads, and their parameters: ``test_rows_f``, every
     ``raw.test_results`` row of ``period`` the filter selects (with the dimensions
     ``kpi.test_units_daily`` has), and ``test_flakiness_units``, the period's test flakiness
     units over the filtered test facts (one window: the very units test flakiness counts).
-    None before the test facts exist."""
+    ``dimensions=False``: the listing does not show the run dimensions, so they are only
+    read when the filter selects by them. None before the test facts exist."""
     if not (table_exists(con, "kpi", "test_units_daily") and table_exists(con, "kpi", "run_facts")):
         return None
+    by_run = filters.workflows or filters.branches or filters.events
+    source = "test_result_dims" if dimensions or by_run else "test_result_rows"
     rows = sqlfiles.load("filter").replace("{facts}", "test_result_dims")
     ctes = [
-        f"test_result_dims AS NOT MATERIALIZED ({sqlfiles.load('test_result_dims')})",
+        f"test_result_dims AS NOT MATERIALIZED ({sqlfiles.load(source)})",
         f"test_rows_f AS NOT MATERIALIZED ({rows})",
         f"windows AS ({sqlfiles.load('windows')})",
         f"tests_f AS NOT MATERIALIZED ({_facts_cte(con, 'tests_f')})",
@@ -271,12 +281,17 @@ def kpis(
 
 
 def known_repos(con: duckdb.DuckDBPyConnection, filters: Filters = ALL_RUNS) -> list[str]:
-    """The repositories the store knows (runs or test results), within the filter's."""
+    """The repositories the store knows (runs or test results), within the filter's.
+
+    Test results are read through their facts once those are built: the raw table holds
+    every execution, and listing its repositories costs as much as a card set."""
+    tests = "kpi.test_units_daily" if table_exists(con, "kpi", "test_units_daily") else None
     repos = [
         r[0]
         for r in con.execute(
             "SELECT DISTINCT repo FROM raw.workflow_runs WHERE repo IS NOT NULL "
-            "UNION SELECT DISTINCT repo FROM raw.test_results WHERE repo IS NOT NULL ORDER BY 1"
+            f"UNION SELECT DISTINCT repo FROM {tests or 'raw.test_results'} "
+            "WHERE repo IS NOT NULL ORDER BY 1"
         ).fetchall()
     ]
-    return [r for r in repos if not filters.repos or r in filters.repos]
+    return filters.within(repos)

@@ -24,15 +24,16 @@ from starlette.routing import Route
 
 from pipelines.kpi.catalogue import BRANCH_CLASSES
 from pipelines.store import REPORT_MEMORY_LIMIT
-from reports.explorer import listings, metrics, overview, run, runners, testcase, workflow
+from reports.explorer import metrics, overview, run, runners, testcase, workflow
 from reports.explorer.auth import SecurityMiddleware
 from reports.explorer.config import ExplorerConfig
+from reports.explorer.index import StoreIndex
 from reports.explorer.page import Here, Page
-from reports.explorer.params import PRESETS, BadRequestError, Question, last_data_day
+from reports.explorer.params import PRESETS, BadRequestError, Question
 from reports.explorer.source import Source, StoreUnavailableError
 from reports.explorer.tables import to_csv
 
-Builder = Callable[[duckdb.DuckDBPyConnection, Here, ExplorerConfig], Page]
+Builder = Callable[[duckdb.DuckDBPyConnection, Here, ExplorerConfig, StoreIndex], Page]
 FILTER_KEYS = ("repo", "workflow", "branch", "event")
 NOT_KEPT = {*FILTER_KEYS, "start", "end", "format", "table", "token"}
 DIMENSIONS = (
@@ -65,8 +66,7 @@ def _when(value: datetime | None) -> str | None:
     return None if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _dims(con: duckdb.DuckDBPyConnection, q: Question) -> list[dict[str, Any]]:
-    found = listings.choices(con)
+def _dims(found: dict[str, list[str]], q: Question) -> list[dict[str, Any]]:
     selected = dict(
         zip(
             FILTER_KEYS,
@@ -92,15 +92,15 @@ def _dims(con: duckdb.DuckDBPyConnection, q: Question) -> list[dict[str, Any]]:
     return out
 
 
-def _chrome(con: duckdb.DuckDBPyConnection, here: Here, source: Source) -> dict[str, Any]:
+def _chrome(here: Here, source: Source, index: StoreIndex) -> dict[str, Any]:
     """What every page shows around its content: filter bar, presets, freshness."""
     q = here.question
     origin = source.origin()
-    extracted = listings.last_extracted(con)
+    extracted = index.extracted
     return {
         "here": here,
         "q": q,
-        "dims": _dims(con, q),
+        "dims": _dims(index.choices, q),
         "hidden": [(k, v) for k, v in here.pairs if k not in NOT_KEPT and not k.endswith("_page")],
         "presets": [
             {"days": d, "url": q.preset(here.path, d, **_kept(here)), "current": q.period.days == d}
@@ -210,14 +210,15 @@ def create_app(config: ExplorerConfig) -> Starlette:
                 return _error(400, f"format: {fmt!r} is not html, json or csv", "html")
             try:
                 with source.connect() as con:
-                    q = Question.read(params, last_data_day(con))
+                    index = source.memo(con, "index", lambda: StoreIndex.read(con))
+                    q = Question.read(params, index.last_day)
                     here = Here(path, pairs, q)
-                    page = build(con, here, config)
+                    page = build(con, here, config, index)
                     if fmt == "json":
                         return _json_page(page, here, None)
                     if fmt == "csv":
                         return _csv(page, here)
-                    chrome = _chrome(con, here, source)
+                    chrome = _chrome(here, source, index)
             except BadRequestError as exc:
                 return _error(400, str(exc), fmt)
             except run.NotFoundError as exc:
@@ -248,16 +249,16 @@ def create_app(config: ExplorerConfig) -> Starlette:
         )
 
     routes = [
-        page_route("/", lambda con, here, c: overview.overview(con, here, c.kpi)),
-        page_route("/workflows", lambda con, here, c: overview.workflows(con, here, c.kpi)),
+        page_route("/", lambda con, here, c, i: overview.overview(con, here, c.kpi, i.repos)),
+        page_route("/workflows", lambda con, here, c, i: overview.workflows(con, here, c.kpi)),
         page_route(
             "/workflow",
-            lambda con, here, c: workflow.workflow(con, here, c.kpi, c.runs_page_size),
+            lambda con, here, c, i: workflow.workflow(con, here, c.kpi, i.repos, c.runs_page_size),
         ),
-        page_route("/run", lambda con, here, c: run.run(con, here)),
-        page_route("/test", lambda con, here, c: testcase.test(con, here)),
-        page_route("/tests", lambda con, here, c: testcase.tests(con, here, c.runs_page_size)),
-        page_route("/runners", lambda con, here, c: runners.runners(con, here, c.runner_rates)),
+        page_route("/run", lambda con, here, c, i: run.run(con, here)),
+        page_route("/test", lambda con, here, c, i: testcase.test(con, here)),
+        page_route("/tests", lambda con, here, c, i: testcase.tests(con, here, c.runs_page_size)),
+        page_route("/runners", lambda con, here, c, i: runners.runners(con, here, c.runner_rates)),
         Route("/metrics", metrics_endpoint, methods=["GET", "HEAD"]),
         Route("/static/{name}", static_endpoint, methods=["GET", "HEAD"]),
     ]

@@ -43,6 +43,12 @@ def _over_runs(name: str) -> str:
     return f"WITH runs_f AS ({facts}) SELECT * FROM ({_sql(name)})"
 
 
+def _over_jobs(name: str) -> str:
+    """``name``'s SQL reading ``jobs_f``: the filtered ``kpi.job_facts``."""
+    facts = sqlfiles.load("filter").replace("{facts}", "kpi.job_facts")
+    return f"WITH jobs_f AS ({facts}) SELECT * FROM ({_sql(name)})"
+
+
 def _period(filters: Filters, period: Period) -> dict[str, Any]:
     return {**filters.sql_params(), "start_day": period.start, "end_day": period.end}
 
@@ -87,9 +93,9 @@ def runs(
 
 def jobs(con: duckdb.DuckDBPyConnection, filters: Filters, period: Period) -> list[dict[str, Any]]:
     """One row per job name of the filtered runs of the period."""
-    if not table_exists(con, "kpi", "run_facts"):
+    if not table_exists(con, "kpi", "job_facts"):
         return []
-    return _rows(con, _over_runs("jobs"), _period(filters, period))
+    return _rows(con, _over_jobs("jobs"), _period(filters, period))
 
 
 def job_steps(
@@ -107,10 +113,10 @@ def runners(
 ) -> list[dict[str, Any]]:
     """The jobs of the filtered runs of the period by runner label set and by runner group
     (``grouping_set`` says which): jobs, queue percentiles, compute minutes."""
-    if not table_exists(con, "kpi", "run_facts"):
+    if not table_exists(con, "kpi", "job_facts"):
         return []
     params = {**_period(filters, period), "image_pattern": IMAGE.pattern}
-    return _rows(con, _over_runs("runners"), params)
+    return _rows(con, _over_jobs("runners"), params)
 
 
 def run_attempts(con: duckdb.DuckDBPyConnection, repo: str, run_id: int) -> list[dict[str, Any]]:
@@ -159,12 +165,17 @@ TEST_ORDERS: dict[str, str] = {
 MESSAGE_CHARS = 4000
 
 
+# Listings of test rows that show none of the run dimensions (workflow, event, branch).
+_WITHOUT_DIMENSIONS = {"tests", "test_daily", "test_messages", "test_flaky_commits"}
+
+
 def _over_tests(
-    con: duckdb.DuckDBPyConnection, sql: str, filters: Filters, period: Period
+    con: duckdb.DuckDBPyConnection, name: str, sql: str, filters: Filters, period: Period
 ) -> tuple[str, dict[str, Any]] | None:
-    """``sql`` reading ``test_rows_f`` and ``test_flakiness_units`` of the KPI layer
-    (:func:`pipelines.kpi.query.test_ctes`); None before any test facts exist."""
-    got = query.test_ctes(con, filters, period)
+    """``sql`` (listing ``name``) reading ``test_rows_f`` and ``test_flakiness_units`` of
+    the KPI layer (:func:`pipelines.kpi.query.test_ctes`); None before any test facts."""
+    dimensions = name not in _WITHOUT_DIMENSIONS
+    got = query.test_ctes(con, filters, period, dimensions=dimensions)
     if got is None:
         return None
     ctes, params = got
@@ -180,7 +191,7 @@ def _test_rows(
     order: str | None = None,
 ) -> list[dict[str, Any]]:
     sql = _sql(name) if order is None else _sql(name).replace("{order}", order)
-    over = _over_tests(con, sql, filters, period)
+    over = _over_tests(con, name, sql, filters, period)
     if over is None:
         return []
     return _rows(con, over[0], {**over[1], **params})
@@ -210,10 +221,19 @@ def tests(
 
 
 def test_repos(con: duckdb.DuckDBPyConnection, test_id: str) -> list[str | None]:
-    """The repositories whose results hold ``test_id`` (any period): empty when unknown."""
-    if not table_exists(con, "raw", "test_results"):
-        return []
-    return [r["repo"] for r in _rows(con, _sql("test_repos"), {"test_id": test_id})]
+    """The repositories whose results hold ``test_id`` (any period): empty when unknown.
+    Read from the test facts when they know the test, else from the raw results."""
+    sources = [("raw.test_results", "test_id = $test_id")]
+    if table_exists(con, "kpi", "test_units_daily"):  # by key, a fraction of the rows
+        sources.insert(0, ("kpi.test_units_daily", "test_key = md5_number($test_id)"))
+    for tests, match in sources:  # results ingested since the facts were built: the raw rows
+        if not table_exists(con, *tests.split(".")):
+            continue
+        sql = _sql("test_repos").replace("{tests}", tests).replace("{match}", match)
+        repos = [r["repo"] for r in _rows(con, sql, {"test_id": test_id})]
+        if repos:
+            return repos
+    return []
 
 
 def test_daily(

@@ -14,6 +14,7 @@ repository and are not added up across them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import duckdb
@@ -136,10 +137,16 @@ def workflow_table(con: duckdb.DuckDBPyConnection, here: Here, config: KpiConfig
 
 
 def overview(
-    con: duckdb.DuckDBPyConnection, here: Here, config: KpiConfig, *, charts: bool = True
+    con: duckdb.DuckDBPyConnection,
+    here: Here,
+    config: KpiConfig,
+    known: Sequence[str],
+    *,
+    charts: bool = True,
 ) -> Page:
+    """``known``: every repository of the store (:func:`pipelines.kpi.query.known_repos`)."""
     q = here.question
-    repos = query.known_repos(con, q.filters)
+    repos = q.filters.within(known)
     cards = kpi_cards(con, repos, q, config)
     table = workflow_table(con, here, config)
     data: dict[str, Any] = {

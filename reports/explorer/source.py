@@ -14,11 +14,12 @@ explorer never blocks a writer for longer than a page takes.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -26,6 +27,7 @@ from pipelines import store
 from pipelines.snapshot import snapshot_path
 
 STORE_RETRY_S = 2.0
+T = TypeVar("T")
 
 
 class StoreUnavailableError(RuntimeError):
@@ -44,6 +46,7 @@ class _Generation:
     con: duckdb.DuckDBPyConnection
     users: int = 0
     retired: bool = False
+    memo: dict[str, Any] = field(default_factory=dict)
     opened_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -65,6 +68,7 @@ class Source:
         self.memory_limit = memory_limit
         self._lock = threading.Lock()
         self._gen: _Generation | None = None
+        self._gen_of: dict[int, _Generation] = {}  # id of a handed-out cursor: its copy
 
     def _open_snapshot(self, key: tuple[int, int, int]) -> _Generation:
         con = duckdb.connect(":memory:")
@@ -118,11 +122,13 @@ class Source:
         gen = self._current()
         if gen is not None:
             cur = gen.con.cursor()
+            self._gen_of[id(cur)] = gen
             try:
                 cur.execute("SET TimeZone = 'UTC'")
                 cur.execute("USE snapshot")
                 yield cur
             finally:
+                del self._gen_of[id(cur)]
                 cur.close()
                 self._release(gen)
             return
@@ -145,6 +151,19 @@ class Source:
             yield con
         finally:
             opened.__exit__(None, None, None)
+
+    def memo(self, con: duckdb.DuckDBPyConnection, name: str, compute: Callable[[], T]) -> T:
+        """``compute()``, kept with the snapshot copy ``con`` reads, so it runs once per
+        published snapshot; run every time when ``con`` reads the store itself."""
+        gen = self._gen_of.get(id(con))
+        if gen is None:
+            return compute()
+        with self._lock:
+            if name in gen.memo:
+                return gen.memo[name]
+        value = compute()
+        with self._lock:
+            return gen.memo.setdefault(name, value)
 
     def close(self) -> None:
         with self._lock:

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import duckdb
 
-from pipelines.kpi import query
 from pipelines.kpi.config import KpiConfig
 from reports.explorer import listings, trends
 from reports.explorer.page import Here, Page
@@ -123,11 +123,18 @@ def steps_table(con: duckdb.DuckDBPyConnection, here: Here, jobs: list[dict[str,
     return Table("steps", title, columns, rows)
 
 
-def workflow(con: duckdb.DuckDBPyConnection, here: Here, config: KpiConfig, page_size: int) -> Page:
+def workflow(
+    con: duckdb.DuckDBPyConnection,
+    here: Here,
+    config: KpiConfig,
+    known: Sequence[str],
+    page_size: int,
+) -> Page:
+    """``known``: every repository of the store (:func:`pipelines.kpi.query.known_repos`)."""
     q = here.question
     if not q.filters.workflows:
         raise BadRequestError("workflow: name the workflow (/workflow?workflow=NAME)")
-    repos = query.known_repos(con, q.filters)
+    repos = q.filters.within(known)
     drawn = trends.daily(con, repos, q.filters, q.period, config)
     jobs = jobs_table(con, here)
     tables = [runs_table(con, here, page_size), jobs, steps_table(con, here, jobs.rows)]

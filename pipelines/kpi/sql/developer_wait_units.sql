@@ -4,11 +4,12 @@
 -- the final attempts of its runs - min created_at of its runs, only when every final
 -- attempt is completed (otherwise null and complete = false).
 -- Every run of a commit whose first run can fall in the span lies in $units_lo .. $units_hi
--- (kpi.sha_spans): grouping those runs gives exactly the span's commits.
+-- (kpi.sha_spans): grouping those runs gives exactly the span's commits. They group on the
+-- commit's key (sha_key), one per head_sha.
 WITH commits AS (
     SELECT
         repo,
-        head_sha,
+        any_value(head_sha) AS head_sha,
         count(*) AS runs,
         min(created_at) AS first_created_at,
         max(final_updated_at) AS last_updated_at,
@@ -16,7 +17,7 @@ WITH commits AS (
     FROM runs_f
     WHERE event IN ('pull_request', 'pull_request_target') AND head_sha IS NOT NULL
         AND day BETWEEN $units_lo AND $units_hi
-    GROUP BY repo, head_sha
+    GROUP BY repo, sha_key
     HAVING min(day) BETWEEN $span_start AND $span_end
 )
 SELECT

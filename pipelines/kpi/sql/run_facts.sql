@@ -95,6 +95,8 @@ SELECT
         ELSE 'other'
     END AS branch_class,
     f.fin.head_sha AS head_sha,
+    -- the commit's key: units of runs group on it rather than on the 40-character sha
+    md5_number(f.fin.head_sha) AS sha_key,
     f.attempts::INTEGER AS attempts,
     f.fin.status AS final_status,
     f.fin.conclusion AS final_conclusion,

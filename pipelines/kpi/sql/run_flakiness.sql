@@ -7,8 +7,8 @@ SELECT
     NULL::VARCHAR AS event,
     w.window_end,
     count(*) AS run_flakiness_units,
-    count(*) FILTER (WHERE u.flaky) AS run_flaky_units,
-    count(*) FILTER (WHERE u.flaky) / count(*) AS run_flakiness_rate
+    count_if(u.flaky) AS run_flaky_units,
+    count_if(u.flaky) / count(*) AS run_flakiness_rate
 FROM windows w
 JOIN run_flakiness_units u ON u.day BETWEEN w.window_start AND w.window_end
 GROUP BY ALL

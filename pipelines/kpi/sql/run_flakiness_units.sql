@@ -4,13 +4,14 @@
 -- runs) include both a success and a failure.
 -- Every run of a commit whose first run can fall in the span lies in $units_lo .. $units_hi
 -- (kpi.sha_spans), and no unit of a run there starts in the span unless all its runs are
--- there: grouping those runs gives exactly the span's units.
+-- there: grouping those runs gives exactly the span's units. They group on the commit's key
+-- (sha_key), one per head_sha.
 SELECT
     r.repo,
     r.workflow_id,
     arg_max(r.workflow_name, r.created_at) FILTER (WHERE r.workflow_name IS NOT NULL)
         AS workflow_name,
-    r.head_sha,
+    any_value(r.head_sha) AS head_sha,
     min(r.day) AS day,
     count(*) AS runs,
     sum(r.attempts)::BIGINT AS attempts,
@@ -20,6 +21,6 @@ SELECT
 FROM runs_f r
 WHERE r.day BETWEEN $units_lo AND $units_hi
     AND r.workflow_id IS NOT NULL AND r.head_sha IS NOT NULL
-GROUP BY r.repo, r.workflow_id, r.head_sha
+GROUP BY r.repo, r.workflow_id, r.sha_key
 HAVING min(r.day) BETWEEN $span_start AND $span_end
     AND sum(r.success_attempts) + sum(r.failure_attempts) > 0

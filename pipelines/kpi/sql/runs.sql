@@ -1,6 +1,7 @@
 -- Run measures per repo (and workflow / event when $by_workflow / $by_event) and window,
--- from the filtered runs (runs_f, one row per run on its day). Counts and sums are kept
--- beside every rate and mean, so tables built from them add up exactly.
+-- from the filtered per-day sums (run_days_f: kpi.run_daily, whose counts and sums define
+-- each measure's parts). Counts and sums are kept beside every rate and mean, so tables
+-- built from them add up exactly.
 -- Parameters: the windows' ($first_end, $last_end, $window_days), $by_workflow, $by_event.
 WITH daily AS (
     SELECT
@@ -8,26 +9,24 @@ WITH daily AS (
         CASE WHEN $by_workflow THEN workflow_name END AS workflow_name,
         CASE WHEN $by_event THEN event END AS event,
         day,
-        count(*) AS runs,
+        sum(runs) AS runs,
         sum(attempts) AS attempts,
-        count(*) FILTER (WHERE final_class = 'success') AS successes,
-        count(*) FILTER (WHERE final_class = 'failure') AS failures,
-        count(*) FILTER (WHERE final_class = 'excluded') AS excluded,
-        count(*) FILTER (WHERE final_class IS NULL) AS not_completed,
-        count(*) FILTER (WHERE first_class = 'success') AS first_attempt_successes,
-        count(*) FILTER (WHERE first_class = 'failure') AS first_attempt_failures,
-        coalesce(sum(duration_s), 0) AS duration_sum_s,
-        count(duration_s) AS duration_count,
-        sum(queue_s) AS queue_sum_s,
-        count(queue_s) AS queue_count,
-        count(*) FILTER (WHERE event IN ('pull_request', 'pull_request_target')) AS pr_runs,
-        coalesce(sum(duration_s) FILTER (WHERE event IN ('pull_request', 'pull_request_target')), 0)
-            AS pr_duration_sum_s,
-        count(duration_s) FILTER (WHERE event IN ('pull_request', 'pull_request_target'))
-            AS pr_duration_count,
+        sum(successes) AS successes,
+        sum(failures) AS failures,
+        sum(excluded) AS excluded,
+        sum(not_completed) AS not_completed,
+        sum(first_attempt_successes) AS first_attempt_successes,
+        sum(first_attempt_failures) AS first_attempt_failures,
+        sum(duration_sum_s) AS duration_sum_s,
+        sum(duration_count) AS duration_count,
+        sum(queue_sum_s) AS queue_sum_s,
+        sum(queue_count) AS queue_count,
+        sum(pr_runs) AS pr_runs,
+        sum(pr_duration_sum_s) AS pr_duration_sum_s,
+        sum(pr_duration_count) AS pr_duration_count,
         sum(compute_minutes) AS compute_minutes,
         sum(compute_seconds) AS compute_seconds
-    FROM runs_f
+    FROM run_days_f
     WHERE day BETWEEN $first_end::DATE - ($window_days - 1) AND $last_end::DATE
     GROUP BY ALL
 )

@@ -2,14 +2,14 @@
 -- a test seen on day d is in the windows ending d .. d + window_days - 1; its intervals are
 -- made non-overlapping, then counted per day by a running sum of +1 / -1 steps.
 WITH test_days AS (
-    SELECT DISTINCT repo, test_id, day FROM test_rows WHERE has_non_skipped
+    SELECT DISTINCT repo, test_key, day FROM test_rows WHERE has_non_skipped
 ),
 cover AS (
     SELECT
         repo, day AS a,
         least(
             day + ($window_days - 1),
-            coalesce(lead(day) OVER (PARTITION BY repo, test_id ORDER BY day) - 1,
+            coalesce(lead(day) OVER (PARTITION BY repo, test_key ORDER BY day) - 1,
                      day + ($window_days - 1))
         ) AS b
     FROM test_days

@@ -4,7 +4,7 @@
 -- with a non-skipped outcome in the window.
 -- Parameters: the windows'.
 WITH flaky AS (
-    SELECT repo, window_end, count(DISTINCT test_id) FILTER (WHERE flaky) AS flaky_tests
+    SELECT repo, window_end, count(DISTINCT test_key) FILTER (WHERE flaky) AS flaky_tests
     FROM test_flakiness_units
     GROUP BY ALL
 )

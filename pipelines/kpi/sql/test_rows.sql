@@ -1,5 +1,5 @@
 -- The filtered test units (tests_f) of the windows' days, with a known repository.
-SELECT repo, test_id, head_sha, day, has_passed, has_failed, has_non_skipped,
+SELECT repo, test_id, head_sha, test_key, sha_key, day, has_passed, has_failed, has_non_skipped,
     has_rerun_then_pass, executions
 FROM tests_f
 WHERE day BETWEEN $first_end::DATE - ($window_days - 1) AND $last_end::DATE

@@ -8,6 +8,8 @@
 -- comes after it. Each qualifying rerun adds a marker row (outcome null) to its unit, so
 -- one aggregation gives every column and no join with the units is needed.
 -- The rows and their dimensions are test_result_dims' (composed in by the layer).
+-- test_key and sha_key are md5_number(test_id) and md5_number(head_sha): 128-bit keys that
+-- the flakiness queries group and join on instead of the long strings.
 -- Parameters: $start_day, $end_day (inclusive UTC days).
 WITH rows_ AS NOT MATERIALIZED (
     SELECT repo, test_id, head_sha, day, content_hash, seq, outcome, workflow_name, event,
@@ -39,6 +41,8 @@ SELECT
     repo,
     test_id,
     head_sha,
+    md5_number(test_id) AS test_key,
+    md5_number(head_sha) AS sha_key,
     day,
     workflow_name,
     event,
@@ -58,4 +62,4 @@ FROM (
         NULL, true
     FROM markers
 )
-GROUP BY ALL
+GROUP BY repo, test_id, head_sha, day, workflow_name, event, head_branch, branch_class

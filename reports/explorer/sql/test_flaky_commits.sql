@@ -34,5 +34,6 @@ SELECT
 FROM test_flakiness_units u
 LEFT JOIN rows_ r ON r.repo = u.repo AND r.head_sha = u.head_sha
 LEFT JOIN raw.repositories p ON p.repo = u.repo
-WHERE u.flaky AND u.test_id = $test_id
+-- by the test's key, which the units group on, so the filter reaches their rows
+WHERE u.flaky AND u.test_key = md5_number($test_id)
 ORDER BY u.last_day DESC, u.repo, u.head_sha
