@@ -212,7 +212,8 @@ def main() -> None:
 
     last = FIRST_DAY + timedelta(days=DAYS - 1)
     config = KpiConfig(baseline=Period(FIRST_DAY, FIRST_DAY + timedelta(days=29)))
-    with store.connect(args.db) as con:
+    # under the limit the KPI assets build with, as a pipeline run does
+    with store.connect(args.db, memory_limit=store.BUILD_MEMORY_LIMIT) as con:
         con.execute("DROP SCHEMA IF EXISTS kpi CASCADE")
         began = time.perf_counter()
         timings = build_all(con, FIRST_DAY, last, as_of=last, config=config)
@@ -289,7 +290,7 @@ def render(db: Path, as_of: date, config: KpiConfig) -> dict:
     from reports.files import write_reports
 
     began = time.perf_counter()
-    with store.connect(db, read_only=True, memory_limit=store.REPORT_MEMORY_LIMIT) as con:
+    with store.connect(db, read_only=True, memory_limit=store.DASHBOARD_MEMORY_LIMIT) as con:
         report = load_report(con, as_of=as_of, config=config)
     read = time.perf_counter() - began
     began = time.perf_counter()

@@ -104,3 +104,31 @@ def test_a_motherduck_path_goes_to_duckdb_not_the_file_system(tmp_path, monkeypa
         with pytest.raises(duckdb.Error), store.connect("md:ci_metrics", read_only=read_only):
             pass  # no extension or token here: DuckDB's own error, not "file missing"
     assert list(tmp_path.iterdir()) == []  # no local folder or file was made for it
+
+
+def test_parallel_calls_read_where_their_connection_reads(tmp_path) -> None:
+    # an explorer request reads an attached snapshot through USE, in UTC: every call run
+    # beside it reads the same tables and times, and an error reaches the caller
+    db = tmp_path / "snap.duckdb"
+    with duckdb.connect(str(db)) as setup:
+        setup.execute("CREATE SCHEMA kpi")
+        setup.execute("CREATE TABLE kpi.t AS SELECT range AS n FROM range(10)")
+    con = duckdb.connect(":memory:")
+    con.execute(f"ATTACH '{db}' AS snapshot (READ_ONLY)")
+    con.execute("USE snapshot")
+    con.execute("SET TimeZone = 'Asia/Kolkata'")
+
+    def total(c: duckdb.DuckDBPyConnection) -> int:
+        return c.execute("SELECT sum(n) FROM kpi.t").fetchone()[0]
+
+    def zone(c: duckdb.DuckDBPyConnection) -> str:
+        return c.execute("SELECT current_setting('TimeZone')").fetchone()[0]
+
+    assert store.parallel(con, total, zone, lambda c: total(c) * 2) == [45, "Asia/Kolkata", 90]
+
+    def broken(c: duckdb.DuckDBPyConnection) -> int:
+        return c.execute("SELECT * FROM kpi.missing").fetchone()[0]
+
+    with pytest.raises(duckdb.CatalogException):
+        store.parallel(con, total, broken)
+    con.close()

@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 
+from pipelines import store
 from pipelines.kpi import formatting, query
 from pipelines.kpi.catalogue import KPIS
 from pipelines.kpi.config import KpiConfig
@@ -147,15 +148,19 @@ def overview(
     """``known``: every repository of the store (:func:`pipelines.kpi.query.known_repos`)."""
     q = here.question
     repos = q.filters.within(known)
-    cards = kpi_cards(con, repos, q, config)
-    table = workflow_table(con, here, config)
+    # the cards, the table and the charts ask independent questions: side by side
+    cards, table, drawn = store.parallel(
+        con,
+        lambda c: kpi_cards(c, repos, q, config),
+        lambda c: workflow_table(c, here, config),
+        lambda c: trends.daily(c, repos, q.filters, q.period, config) if charts else None,
+    )
     data: dict[str, Any] = {
         "kpis": cards[repos[0]] if len(repos) == 1 else None,
         "repos": {repo: {"kpis": cards[repo]} for repo in repos},
     }
     context: dict[str, Any] = {"card_groups": _card_view(cards, q, config), "figures": []}
-    if charts:
-        drawn = trends.daily(con, repos, q.filters, q.period, config)
+    if drawn is not None:
         data["series"] = drawn["series"]
         context["figures"] = drawn["figures"]
     return Page("overview.html.j2", "Overview", [table], data, context)

@@ -8,6 +8,7 @@ from typing import Any
 
 import duckdb
 
+from pipelines import store
 from pipelines.kpi.config import KpiConfig
 from reports.explorer import listings, trends
 from reports.explorer.page import Here, Page
@@ -135,9 +136,13 @@ def workflow(
     if not q.filters.workflows:
         raise BadRequestError("workflow: name the workflow (/workflow?workflow=NAME)")
     repos = q.filters.within(known)
-    drawn = trends.daily(con, repos, q.filters, q.period, config)
-    jobs = jobs_table(con, here)
-    tables = [runs_table(con, here, page_size), jobs, steps_table(con, here, jobs.rows)]
+    drawn, jobs, runs = store.parallel(  # independent questions: side by side
+        con,
+        lambda c: trends.daily(c, repos, q.filters, q.period, config),
+        lambda c: jobs_table(c, here),
+        lambda c: runs_table(c, here, page_size),
+    )
+    tables = [runs, jobs, steps_table(con, here, jobs.rows)]
     title = ", ".join(q.filters.workflows)
     return Page(
         "workflow.html.j2",
