@@ -161,9 +161,8 @@ def parallel(
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     """Whether ``schema.table`` exists (readers run before any model was built)."""
     return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = ? AND table_name = ?",
+        con.execute(  # duckdb_tables(): half the cost of information_schema, asked per query
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
             [schema, table],
         ).fetchone()[0]
     )
