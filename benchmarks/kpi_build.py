@@ -286,11 +286,14 @@ def card_sets(db: Path, last: date, config: KpiConfig) -> dict:
 
 def render(db: Path, as_of: date, config: KpiConfig) -> dict:
     """Read the store as the dashboard asset does and write every report."""
-    from reports.data import load_report
+    from reports.data import load_report, memory_for_tests
     from reports.files import write_reports
 
     began = time.perf_counter()
-    with store.connect(db, read_only=True, memory_limit=store.DASHBOARD_MEMORY_LIMIT) as con:
+    floor = store.DASHBOARD_MEMORY_FLOOR_MB
+    with store.connect(db, read_only=True, memory_limit=f"{floor}MB") as con:
+        limit = memory_for_tests(con, floor, as_of)  # as the dashboard asset sizes it
+        con.execute(f"SET memory_limit = '{limit}'")
         report = load_report(con, as_of=as_of, config=config)
     read = time.perf_counter() - began
     began = time.perf_counter()

@@ -543,6 +543,33 @@ def _utc_iso(now: datetime | None) -> str:
     return moment.isoformat(timespec="seconds")
 
 
+# DuckDB memory per raw test row of the widest window and the window before it (test_stats
+# compares the two) that the per-test percentiles hold at once: they cannot spill. On a
+# year-scale store (21 million such rows for 90 days) they fail at 12 bytes a row and
+# succeed at 24.
+TEST_ROW_BYTES = 32
+
+
+def memory_for_tests(
+    con: duckdb.DuckDBPyConnection,
+    floor_mb: int,
+    as_of: date | None = None,
+    windows: Sequence[int] = WINDOWS,
+) -> str:
+    """The DuckDB memory limit :func:`load_report` needs: ``floor_mb``, or more where the
+    per-test percentiles of its widest window hold more rows (``TEST_ROW_BYTES`` each). So a
+    report's memory follows the rows its windows read, not the store's whole history."""
+    if not table_exists(con, "raw", "test_results"):
+        return f"{floor_mb}MB"
+    end = as_of or default_as_of(con)
+    days = max(windows)
+    (rows,) = con.execute(
+        "SELECT count(*) FROM raw.test_results WHERE day BETWEEN ? AND ?",
+        [end - timedelta(days=2 * days - 1), end],
+    ).fetchone()
+    return f"{max(floor_mb, -(-rows * TEST_ROW_BYTES // 2**20))}MB"
+
+
 def load_report(
     con: duckdb.DuckDBPyConnection,
     *,

@@ -17,7 +17,7 @@ from pipelines import store
 from pipelines.kpi.config import KpiConfig
 from pipelines.kpi.filters import Period
 from reports.cli import report_main
-from reports.data import TEST_TABLES, load_report, window_test_tables
+from reports.data import TEST_TABLES, load_report, memory_for_tests, window_test_tables
 from reports.files import write_reports
 from reports.html import render_html, script_json
 from reports.json_report import SCHEMA_VERSION, render_json
@@ -208,6 +208,23 @@ def test_seven_day_test_tables_equal_kpi_tables(db: Path) -> None:
             assert kpi_rows, table  # the comparison is not between two empty tables
             assert [list(r) for r in ours[table]] == [kpi_cols] * len(kpi_rows), table
             assert ours[table] == [_json_ready(r) for r in kpi_rows], table
+
+
+def test_report_memory_follows_the_test_rows_of_its_widest_window(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reports.data
+
+    with store.connect(db, read_only=True) as con:
+        assert memory_for_tests(con, 128, AS_OF) == "128MB"  # a small store: the floor
+        (rows,) = con.execute(
+            "SELECT count(*) FROM raw.test_results WHERE day BETWEEN ? AND ?",
+            [AS_OF - timedelta(days=179), AS_OF],  # 90 days and the 90 before
+        ).fetchone()
+        assert rows
+        monkeypatch.setattr(reports.data, "TEST_ROW_BYTES", 2**20)  # a MiB a row
+        assert memory_for_tests(con, 1, AS_OF) == f"{rows}MB"
+        assert memory_for_tests(con, 1, AS_OF, windows=(7,)) != f"{rows}MB"
 
 
 def _json_ready(row: dict) -> dict:
