@@ -223,46 +223,35 @@ def tests(
 def test_repos(con: duckdb.DuckDBPyConnection, test_id: str) -> list[str | None]:
     """The repositories whose results hold ``test_id`` (any period): empty when unknown.
     Read from the test facts when they know the test, else from the raw results."""
-    sources = [("raw.test_results", "test_id = $test_id")]
-    if table_exists(con, "kpi", "test_units_daily"):  # by key, a fraction of the rows
-        sources.insert(0, ("kpi.test_units_daily", "test_key = md5_number($test_id)"))
-    for tests, match in sources:  # results ingested since the facts were built: the raw rows
-        if not table_exists(con, *tests.split(".")):
-            continue
-        sql = _sql("test_repos").replace("{tests}", tests).replace("{match}", match)
-        repos = [r["repo"] for r in _rows(con, sql, {"test_id": test_id})]
-        if repos:
-            return repos
+    sources = (
+        ("kpi", "test_units_daily", "test_key = md5_number($test_id)"),  # by key: fewer rows
+        ("raw", "test_results", "test_id = $test_id"),  # results the facts do not hold yet
+    )
+    for schema, table, match in sources:
+        if table_exists(con, schema, table):
+            sql = _sql("test_repos").replace("{tests}", f"{schema}.{table}")
+            repos = [
+                r["repo"] for r in _rows(con, sql.replace("{match}", match), {"test_id": test_id})
+            ]
+            if repos:
+                return repos
     return []
 
 
-def test_daily(
-    con: duckdb.DuckDBPyConnection, test_id: str, filters: Filters, period: Period
+# The listings of one test's rows, and their parameters besides its id.
+TEST_LISTINGS: dict[str, dict[str, Any]] = {
+    "test_daily": {},  # per day with rows: executions by outcome, median duration
+    "test_messages": {"message_chars": MESSAGE_CHARS},  # failure messages by first line
+    "test_flaky_commits": {},  # the commits (flaky units of the KPI layer) proving it flaky
+    "test_where": {},  # per repository, workflow and job: executions, failures, p50
+}
+
+
+def test_listing(
+    con: duckdb.DuckDBPyConnection, name: str, test_id: str, filters: Filters, period: Period
 ) -> list[dict[str, Any]]:
-    """Per day with rows: ``test_id``'s executions by outcome and median duration."""
-    return _test_rows(con, "test_daily", filters, period, {"test_id": test_id})
-
-
-def test_messages(
-    con: duckdb.DuckDBPyConnection, test_id: str, filters: Filters, period: Period
-) -> list[dict[str, Any]]:
-    """``test_id``'s failure messages grouped by first line, with a sample and its run."""
-    params = {"test_id": test_id, "message_chars": MESSAGE_CHARS}
-    return _test_rows(con, "test_messages", filters, period, params)
-
-
-def test_flaky_commits(
-    con: duckdb.DuckDBPyConnection, test_id: str, filters: Filters, period: Period
-) -> list[dict[str, Any]]:
-    """The commits (flaky test units of the KPI layer) that prove ``test_id`` flaky."""
-    return _test_rows(con, "test_flaky_commits", filters, period, {"test_id": test_id})
-
-
-def test_where(
-    con: duckdb.DuckDBPyConnection, test_id: str, filters: Filters, period: Period
-) -> list[dict[str, Any]]:
-    """Per repository, workflow and job: ``test_id``'s executions, failures, p50."""
-    return _test_rows(con, "test_where", filters, period, {"test_id": test_id})
+    """Listing ``name`` (:data:`TEST_LISTINGS`) of ``test_id``'s filtered rows of the period."""
+    return _test_rows(con, name, filters, period, {"test_id": test_id, **TEST_LISTINGS[name]})
 
 
 def choices(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:

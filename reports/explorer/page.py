@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from reports.explorer.params import Question
+from reports.explorer.params import Question, page_number
 from reports.explorer.tables import Table
 
 
@@ -46,6 +46,11 @@ class Here:
 
     def value(self, name: str) -> str | None:
         return next((v for k, v in self.pairs if k == name and v), None)
+
+    def page(self, table: str) -> int:
+        """The page asked of ``table`` (``<table>_page``), from 1; a bad one is a 400."""
+        name = f"{table}_page"
+        return page_number({name: [self.value(name) or "1"]}, name)
 
     def sort(self, table: str, default: str, allowed: Iterable[str]) -> tuple[str, bool]:
         """The sort column and direction asked for ``table`` (``<table>_sort``,

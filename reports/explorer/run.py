@@ -12,7 +12,7 @@ import duckdb
 
 from reports.explorer import gantt, listings
 from reports.explorer.page import Here, Page
-from reports.explorer.params import BadRequestError, Question, page_number
+from reports.explorer.params import BadRequestError, Question
 from reports.explorer.tables import Column, Table, commit_link, github_page, pr_links
 
 TESTS_PAGE = 200
@@ -69,7 +69,7 @@ def run(con: duckdb.DuckDBPyConnection, here: Here) -> Page:
     if not attempts:
         raise NotFoundError(f"no run {run_id} of {repo} in the store")
     jobs = listings.run_jobs(con, repo, run_id)
-    page = page_number({"tests_page": [here.value("tests_page") or "1"]}, "tests_page")
+    page = here.page("tests")
     tests, total = listings.run_tests(
         con, repo, run_id, attempt, limit=TESTS_PAGE, offset=(page - 1) * TESTS_PAGE
     )

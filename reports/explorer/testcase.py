@@ -19,7 +19,7 @@ from pipelines.kpi import formatting
 from reports import charts
 from reports.explorer import listings
 from reports.explorer.page import Here, Page
-from reports.explorer.params import BadRequestError, Question, page_number
+from reports.explorer.params import BadRequestError, Question
 from reports.explorer.run import NotFoundError
 from reports.explorer.tables import Column, Table, commit_link
 
@@ -53,9 +53,16 @@ def _run_url(q: Question, repo: str | None, run_id: Any, attempt: Any = None) ->
     return q.url("/run", repo=repo, run_id=str(run_id), **extra)
 
 
+def _run_column(q: Question, key: str, label: str) -> Column:
+    """Column ``key`` (a run id of the row's repository) linking to that run's page."""
+    return Column(key, label, "id", sortable=False, link=lambda r: _run_url(q, r["repo"], r[key]))
+
+
 def _daily(here: Here, test_id: str, con: duckdb.DuckDBPyConnection) -> Table:
     q = here.question
-    got = {r["day"]: r for r in listings.test_daily(con, test_id, q.filters, q.period)}
+    got = {
+        r["day"]: r for r in listings.test_listing(con, "test_daily", test_id, q.filters, q.period)
+    }
     zero = {k: 0 for k, _ in OUTCOMES}
     rows = [
         {"day": d, "executions": 0, **zero, "duration_p50_s": None, **got.get(d, {})}
@@ -131,7 +138,7 @@ def _totals(here: Here, test_id: str, con: duckdb.DuckDBPyConnection) -> Table:
 
 def _messages(here: Here, test_id: str, con: duckdb.DuckDBPyConnection) -> Table:
     q = here.question
-    rows = listings.test_messages(con, test_id, q.filters, q.period)
+    rows = listings.test_listing(con, "test_messages", test_id, q.filters, q.period)
     return Table(
         "messages",
         "Failure messages",
@@ -162,7 +169,7 @@ def _messages(here: Here, test_id: str, con: duckdb.DuckDBPyConnection) -> Table
 
 def _flaky(here: Here, test_id: str, con: duckdb.DuckDBPyConnection) -> Table:
     q = here.question
-    rows = listings.test_flaky_commits(con, test_id, q.filters, q.period)
+    rows = listings.test_listing(con, "test_flaky_commits", test_id, q.filters, q.period)
 
     def runs(row: dict[str, Any]) -> list[tuple[str, str]]:
         ids = row.get("run_ids") or []
@@ -180,20 +187,8 @@ def _flaky(here: Here, test_id: str, con: duckdb.DuckDBPyConnection) -> Table:
             Column("passed", "Passed", "count", sortable=False),
             Column("failed", "Failed", "count", sortable=False),
             Column("reruns", "Re-runs", "count", sortable=False),
-            Column(
-                "failed_run_id",
-                "A failing run",
-                "id",
-                sortable=False,
-                link=lambda r: _run_url(q, r["repo"], r["failed_run_id"]),
-            ),
-            Column(
-                "passed_run_id",
-                "A passing run",
-                "id",
-                sortable=False,
-                link=lambda r: _run_url(q, r["repo"], r["passed_run_id"]),
-            ),
+            _run_column(q, "failed_run_id", "A failing run"),
+            _run_column(q, "passed_run_id", "A passing run"),
             Column("run_ids", "Runs", sortable=False, links=runs),
         ],
         rows,
@@ -204,7 +199,7 @@ def _flaky(here: Here, test_id: str, con: duckdb.DuckDBPyConnection) -> Table:
 
 def _where(here: Here, test_id: str, con: duckdb.DuckDBPyConnection) -> Table:
     q = here.question
-    rows = listings.test_where(con, test_id, q.filters, q.period)
+    rows = listings.test_listing(con, "test_where", test_id, q.filters, q.period)
 
     def workflow(row: dict[str, Any]) -> str | None:
         if row["workflow_name"] is None or row["repo"] is None:
@@ -223,13 +218,7 @@ def _where(here: Here, test_id: str, con: duckdb.DuckDBPyConnection) -> Table:
             Column("failures", "Failures", "count", sortable=False),
             Column("failure_rate", "Failure rate", "percent", sortable=False),
             Column("duration_p50_s", "Duration p50", "duration", sortable=False),
-            Column(
-                "last_run_id",
-                "Latest run",
-                "id",
-                sortable=False,
-                link=lambda r: _run_url(q, r["repo"], r["last_run_id"]),
-            ),
+            _run_column(q, "last_run_id", "Latest run"),
         ],
         rows,
         note="A job is the one whose runner wrote the report; where no single job matches, "
@@ -277,7 +266,7 @@ def tests(con: duckdb.DuckDBPyConnection, here: Here, page_size: int) -> Page:
     """Every test of the filter and period, paged and sortable, each linking to its page."""
     q = here.question
     sort, descending = here.sort("tests", "flaky_commits", listings.TEST_ORDERS)
-    page = page_number({"tests_page": [here.value("tests_page") or "1"]}, "tests_page")
+    page = here.page("tests")
     rows, total = listings.tests(
         con,
         q.filters,

@@ -12,14 +12,14 @@ from pipelines import store
 from pipelines.kpi.config import KpiConfig
 from reports.explorer import listings, trends
 from reports.explorer.page import Here, Page
-from reports.explorer.params import BadRequestError, page_number
+from reports.explorer.params import BadRequestError
 from reports.explorer.tables import Column, Table, commit_link, github_page, pr_links
 
 
 def runs_table(con: duckdb.DuckDBPyConnection, here: Here, page_size: int) -> Table:
     q = here.question
     sort, descending = here.sort("runs", "created_at", listings.RUN_ORDERS)
-    page = page_number({"runs_page": [here.value("runs_page") or "1"]}, "runs_page")
+    page = here.page("runs")
     rows, total = listings.runs(
         con,
         q.filters,
