@@ -25,7 +25,7 @@ from pipelines.links import Explorer
 from pipelines.partitions import run_range_end
 from pipelines.resources import DuckDBStore, KpiSettings, ReportOutput
 from pipelines.snapshot import publish as publish_snapshot
-from pipelines.store import DASHBOARD_MEMORY_FLOOR_MB
+from pipelines.store import DASHBOARD_MEMORY_FLOOR_MB, set_memory_limit
 from reports.data import WINDOWS, load_report, memory_for_tests
 from reports.files import write_reports
 
@@ -62,8 +62,7 @@ def dashboard(
     floor = f"{DASHBOARD_MEMORY_FLOOR_MB}MB"
     with duckdb.connect(read_only=True, memory_limit=floor) as con:
         if not duckdb.memory_limit:  # none configured: what the windows' test rows need
-            limit = memory_for_tests(con, DASHBOARD_MEMORY_FLOOR_MB, as_of)
-            con.execute(f"SET memory_limit = '{limit}'")
+            set_memory_limit(con, memory_for_tests(con, DASHBOARD_MEMORY_FLOOR_MB, as_of))
         report = load_report(
             con,
             as_of=as_of,

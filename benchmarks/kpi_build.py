@@ -292,8 +292,8 @@ def render(db: Path, as_of: date, config: KpiConfig) -> dict:
     began = time.perf_counter()
     floor = store.DASHBOARD_MEMORY_FLOOR_MB
     with store.connect(db, read_only=True, memory_limit=f"{floor}MB") as con:
-        limit = memory_for_tests(con, floor, as_of)  # as the dashboard asset sizes it
-        con.execute(f"SET memory_limit = '{limit}'")
+        # as the dashboard asset sizes it
+        store.set_memory_limit(con, memory_for_tests(con, floor, as_of))
         report = load_report(con, as_of=as_of, config=config)
     read = time.perf_counter() - began
     began = time.perf_counter()

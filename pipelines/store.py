@@ -96,13 +96,19 @@ def connect(
             delay = min(delay * 2, 1.0)
     try:
         con.execute("SET TimeZone = 'UTC'")
-        if memory_limit:  # a SET takes no parameters: the value is validated instead
-            con.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
+        if memory_limit:
+            set_memory_limit(con, memory_limit)
         if not read_only:
             ensure_schema(con)
         yield con
     finally:
         con.close()
+
+
+def set_memory_limit(con: duckdb.DuckDBPyConnection, size: str) -> None:
+    """Cap DuckDB's memory on ``con``'s database at ``size`` (e.g. ``512MB``)."""
+    # a SET takes no parameters: the value is validated instead
+    con.execute(f"SET memory_limit = '{_checked_size(size)}'")
 
 
 def _checked_size(value: str) -> str:

@@ -74,8 +74,7 @@ class Source:
         con = duckdb.connect(":memory:")
         try:
             if self.memory_limit:
-                size = store._checked_size(self.memory_limit)
-                con.execute(f"SET memory_limit = {_literal(size)}")
+                store.set_memory_limit(con, self.memory_limit)
             con.execute(f"ATTACH {_literal(str(self.snapshot))} AS snapshot (READ_ONLY)")
         except BaseException:
             con.close()
