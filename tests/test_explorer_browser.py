@@ -15,7 +15,7 @@ from playwright.sync_api import sync_playwright
 from pipelines.fake_github.generator import HOSTILE_SQL, FakeConfig, generate
 from pipelines.kpi.config import KpiConfig
 from reports.explorer.config import ExplorerConfig
-from tests.browser import launch
+from tests.browser import assert_quiet_and_local, launch, watched_page
 from tests.explorer_support import build_store, serving
 
 pytestmark = pytest.mark.slow
@@ -37,14 +37,9 @@ def url(tmp_path_factory: pytest.TempPathFactory):
 
 def test_click_from_overview_to_a_workflow_and_a_run(url: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    console, errors, requests = [], [], []
     with sync_playwright() as p:
         browser = launch(p)
-        context = browser.new_context(viewport={"width": 1360, "height": 900})
-        page = context.new_page()
-        page.on("console", lambda m: console.append((m.type, m.text)))
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("request", lambda r: requests.append(r.url))
+        page, events = watched_page(browser)
         page.goto(url + "/")
         page.wait_for_load_state("load")
         assert page.locator("li.card").count() == 2 * 6
@@ -75,22 +70,14 @@ def test_click_from_overview_to_a_workflow_and_a_run(url: str) -> None:
         assert "branch=pr" in page.url
         assert page.evaluate("() => window.__pwned") is None
         browser.close()
-    assert errors == []
-    assert [c for c in console if c[0] in ("error", "warning")] == []
-    assert requests and all(urlsplit(u).hostname == "127.0.0.1" for u in requests), {
-        u for u in requests if urlsplit(u).hostname != "127.0.0.1"
-    }
+    assert_quiet_and_local(events)
 
 
 def test_the_runners_page_from_the_nav(url: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    console, errors = [], []
     with sync_playwright() as p:
         browser = launch(p)
-        context = browser.new_context(viewport={"width": 1360, "height": 900})
-        page = context.new_page()
-        page.on("console", lambda m: console.append((m.type, m.text)))
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        page, events = watched_page(browser)
         page.goto(url + "/?branch=pr")
         page.locator("nav.nav a", has_text="Runners").click()
         page.wait_for_load_state("load")
@@ -105,5 +92,4 @@ def test_the_runners_page_from_the_nav(url: str) -> None:
         assert urlsplit(page.url).path == "/workflow"
         assert page.evaluate("() => window.__pwned") is None
         browser.close()
-    assert errors == []
-    assert [c for c in console if c[0] in ("error", "warning")] == []
+    assert_quiet_and_local(events)

@@ -37,7 +37,7 @@ from pipelines.kpi.config import KpiConfig
 from pipelines.snapshot import publish
 from reports.explorer.config import ExplorerConfig
 from reports.explorer.tables import csv_value
-from tests.browser import launch
+from tests.browser import assert_quiet_and_local, launch, watched_page
 from tests.explorer_support import build_store, hrefs, serving
 
 pytestmark = pytest.mark.slow
@@ -449,15 +449,9 @@ def test_hostile_test_id_and_message_stay_text_in_chromium(
         httpx.URL(url + "/tests", params={**PERIOD, "tests_sort": "test_id", "tests_dir": "desc"})
     )
     ARTIFACTS.mkdir(exist_ok=True)
-    console, errors, requests = [], [], []
     with sync_playwright() as p:
         browser = launch(p)
-        context = browser.new_context(viewport={"width": 1360, "height": 900})
-        page = context.new_page()
-        page.on("console", lambda m: console.append((m.type, m.text)))
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("dialog", lambda d: (errors.append(d.message), d.dismiss()))
-        page.on("request", lambda r: requests.append(r.url))
+        page, events = watched_page(browser)
         for target in (page_url, listing_url):
             page.goto(target)
             page.wait_for_load_state("load")
@@ -474,6 +468,4 @@ def test_hostile_test_id_and_message_stay_text_in_chromium(
         page.wait_for_load_state("load")
         assert urlsplit(page.url).path == "/run"
         browser.close()
-    assert errors == []
-    assert [c for c in console if c[0] in ("error", "warning")] == []
-    assert all(urlsplit(u).hostname == "127.0.0.1" for u in requests)
+    assert_quiet_and_local(events)
