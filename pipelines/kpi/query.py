@@ -25,7 +25,6 @@ from pipelines.store import table_exists
 
 Key = tuple[str, str | None, str | None]  # repo, workflow_name, event
 FACTS = {"runs_f": "run_facts", "run_days_f": "run_daily", "tests_f": "test_units_daily"}
-_TEST_FILES = {"test_flakiness"}
 # The facts a measure file reads, when not runs_f.
 _FILE_FACTS = {"runs": "run_days_f", "test_flakiness": "tests_f"}
 _RUN_WINDOW_FILES = {"run_percentiles", "full_suite"}
@@ -51,7 +50,7 @@ def _compose(con: duckdb.DuckDBPyConnection, file: str, single: bool) -> str | N
         # one window selects its runs; a series of windows joins them on the windows' days
         runs = "run_windows_single" if single else "run_windows_rolling"
         ctes.append(f"run_windows AS ({sqlfiles.load(runs)})")
-    if file in _TEST_FILES:
+    if alias == "tests_f":
         # one window counts its tests directly; a series of windows by intervals
         counts = "test_counts_window" if single else "test_counts_rolling"
         ctes.append(f"test_rows AS ({sqlfiles.load('test_rows')})")
