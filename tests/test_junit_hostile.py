@@ -115,3 +115,12 @@ def test_zip_total_and_count_limits() -> None:
     assert info.value.archive == "many.zip" and info.value.member == "r1.xml"
     with pytest.raises(ArchiveError, match="more than 2"):
         list(read_members("many.zip", data, max_members=2))
+
+
+def test_a_zip_that_needs_a_newer_zip_version_is_refused_with_its_name() -> None:
+    data = bytearray(make_zip({"r.xml": REPORT}))
+    central = data.index(b"PK\x01\x02")
+    data[central + 6 : central + 8] = (84).to_bytes(2, "little")  # "version needed": 8.4
+    with pytest.raises(ArchiveError, match="not a readable zip file") as info:
+        list(read_members("future.zip", bytes(data)))
+    assert info.value.archive == "future.zip"

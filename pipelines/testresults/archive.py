@@ -71,7 +71,8 @@ def read_members(
     try:
         try:
             zf = zipfile.ZipFile(fileobj)
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
+            # NotImplementedError: the directory asks for a zip version this reader lacks
             raise ArchiveError(archive, f"not a readable zip file ({exc})") from None
         with zf:
             infos = zf.infolist()
