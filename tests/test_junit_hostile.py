@@ -124,3 +124,17 @@ def test_a_zip_that_needs_a_newer_zip_version_is_refused_with_its_name() -> None
     with pytest.raises(ArchiveError, match="not a readable zip file") as info:
         list(read_members("future.zip", bytes(data)))
     assert info.value.archive == "future.zip"
+
+
+def test_a_member_with_an_empty_name_is_passed_over_and_the_rest_are_read() -> None:
+    data = make_zip({"r.xml": REPORT, "x": b"?"})
+    central = data.index(b"PK\x01\x02", data.index(b"PK\x01\x02") + 4)  # the second entry
+    name_length = int.from_bytes(data[central + 28 : central + 30], "little")
+    data = (
+        data[: central + 28] + b"\x00\x00" + data[central + 30 : central + 46]
+        + data[central + 46 + name_length :]
+    )  # fmt: skip
+    end = data.index(b"PK\x05\x06")
+    directory_size = int.from_bytes(data[end + 12 : end + 16], "little") - name_length
+    data = data[: end + 12] + directory_size.to_bytes(4, "little") + data[end + 16 :]
+    assert [m.name for m in read_members("blank.zip", data)] == ["r.xml"]

@@ -81,7 +81,8 @@ def read_members(
             total = 0
             for info in infos:
                 nested = info.filename.lower().endswith(ARCHIVE_SUFFIXES)
-                if info.is_dir() or not (nested or is_report_name(info.filename)):
+                # endswith, not is_dir(): a hostile directory may hold an empty name
+                if info.filename.endswith("/") or not (nested or is_report_name(info.filename)):
                     continue
                 if PurePosixPath(info.filename.replace("\\", "/")).name.startswith("._"):
                     continue  # macOS resource forks: metadata, not reports
