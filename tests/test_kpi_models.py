@@ -8,9 +8,10 @@ import duckdb
 import pytest
 
 from pipelines import store
+from pipelines.kpi import query
 from pipelines.kpi.build import build_all, build_window
 from pipelines.kpi.config import KpiConfig
-from pipelines.kpi.filters import Period
+from pipelines.kpi.filters import Filters, Period
 from tests.raw_rows import (
     JOB_COLS,
     RUN_COLS,
@@ -339,6 +340,49 @@ def _pr_runs_on(day: date, first_id: int, durations: list[float]) -> list[dict]:
     ]
 
 
+@pytest.mark.parametrize("order", ["forward", "backward"])
+def test_stored_units_follow_a_commit_whose_runs_come_on_later_days(con, order: str) -> None:
+    day = timedelta(days=1)
+    runs = [
+        # commit a: a PR run succeeds on day 0, a re-run of its workflow fails on day 2
+        run(1, sha="a", event="pull_request", duration_s=60),
+        run(2, sha="a", event="pull_request", conclusion="failure", created=T0 + 2 * day),
+        # commit b: one push run on day 1, one on day 2, both succeed
+        run(3, sha="b", created=T0 + day),
+        run(4, sha="b", created=T0 + 2 * day),
+    ]
+    insert(con, "workflow_runs", RUN_COLS, runs)
+    insert(
+        con,
+        "workflow_jobs",
+        JOB_COLS,
+        [job(i, i, start=r["created_at"]) for i, r in enumerate(runs, 1)],
+    )
+    days = [T0.date() + i * day for i in range(3)]
+    for d in days if order == "forward" else days[::-1]:  # as daily partitions run
+        build_days(con, "run_facts", d, d)
+    flaky = {
+        r["head_sha"]: (r["day"], r["runs"], r["flaky"])
+        for r in rows_as_dicts(con, "SELECT * FROM kpi.run_flakiness_units")
+    }
+    assert flaky == {"a": (days[0], 2, True), "b": (days[1], 2, False)}
+    waits = rows_as_dicts(con, "SELECT head_sha, day, runs, wait_s FROM kpi.developer_wait_units")
+    # from the first run's creation to the last run's end: two days and a minute
+    assert waits == [{"head_sha": "a", "day": days[0], "runs": 2, "wait_s": 2 * 86400 + 60}]
+    # a filter that keeps the units whole reads them; one that does not forms them: same values
+    period = Period(days[0], days[-1])
+    stored = query.values(con, ["run_flakiness_rate", "developer_wait_mean_s"], period=period)
+    formed = query.values(
+        con,
+        ["run_flakiness_rate", "developer_wait_mean_s"],
+        Filters.of(workflows=["CI"]),
+        period,
+    )
+    assert stored == formed
+    assert stored[("o/r", None, None)]["run_flakiness_rate"] == pytest.approx(1 / 2)
+    assert stored[("o/r", None, None)]["developer_wait_mean_s"] == pytest.approx(2 * 86400 + 60)
+
+
 def test_targets_window_baseline_and_empty_days(con) -> None:
     day = date(2025, 1, 3)  # window 2024-12-28 .. 2025-01-03
     rows = _pr_runs_on(date(2024, 12, 27), 1, [5000])  # just outside the window
@@ -484,6 +528,38 @@ def test_targets_test_flakiness_rate_moves_with_the_window(con) -> None:
     assert got[d(2025, 1, 8)] == (0.0, "ok")  # t1 alone, not flaky in 01-02 .. 01-08
     assert got[d(2025, 1, 10)] == (None, "no_data")
     assert got[d(2025, 1, 3)][1] == "breach"
+
+
+@pytest.mark.parametrize("order", ["forward", "backward"])
+def test_a_unit_whose_failure_comes_on_another_day_is_flaky_whatever_order_days_are_built(
+    con, order: str
+) -> None:
+    d = date
+    rows = [
+        result_row("t1", "passed", day=d(2025, 1, 1), sha="a", file="a1"),
+        result_row("t1", "failed", day=d(2025, 1, 3), sha="a", file="a2"),  # flaky: a pass, then
+        result_row("t2", "passed", day=d(2025, 1, 1), sha="b", file="b1"),
+        result_row("t2", "failed", day=d(2025, 1, 3), sha="c", file="c1"),  # two commits: not
+        result_row("t3", "passed", day=d(2025, 1, 2), sha="a", file="a3"),
+    ]
+    insert(con, "test_results", TEST_COLS, rows)
+    days = [d(2025, 1, 1), d(2025, 1, 2), d(2025, 1, 3)]
+    for day in days if order == "forward" else days[::-1]:  # as daily partitions run
+        build_days(con, "test_units_daily", day, day)
+    marked = rows_as_dicts(
+        con, "SELECT test_id, head_sha, day FROM kpi.test_units_daily WHERE may_flake ORDER BY day"
+    )
+    # every row of a unit with a failure on some day, whichever day was built first
+    assert sorted((r["test_id"], r["head_sha"], r["day"]) for r in marked) == [
+        ("t1", "a", d(2025, 1, 1)),
+        ("t1", "a", d(2025, 1, 3)),
+        ("t2", "c", d(2025, 1, 3)),
+    ]
+    got = query.values(
+        con, ["test_flakiness_rate", "flaky_tests"], period=Period(days[0], days[-1])
+    )
+    assert got[("o/r", None, None)]["flaky_tests"] == 1  # t1 of t1, t2, t3
+    assert got[("o/r", None, None)]["test_flakiness_rate"] == pytest.approx(1 / 3)
 
 
 def test_window_assets_materialize_through_dagster_for_a_configured_day(tmp_path) -> None:

@@ -84,7 +84,8 @@ TABLES: tuple[KpiTable, ...] = (
         "runs jobs",
         "",
         "One row per run on its day: dimensions, final and first attempt, compute "
-        "(and kpi.sha_spans: the days each commit's runs span).",
+        "(and kpi.sha_spans: the days each commit's runs span; kpi.run_flakiness_units and "
+        "kpi.developer_wait_units: every unit of every commit, over all its runs).",
     ),
     _t(
         "run_daily",
@@ -447,9 +448,10 @@ _PER_DAY: dict[str, Callable[[duckdb.DuckDBPyConnection, Period, KpiConfig], Row
 }
 
 
-def _update_sha_spans(con: duckdb.DuckDBPyConnection, start_day: date, end_day: date) -> None:
-    """Rewrite ``kpi.sha_spans`` for the commits with runs in the range (inside the caller's
-    transaction): the bounds unit queries read run_facts within."""
+def _update_commits(con: duckdb.DuckDBPyConnection, start_day: date, end_day: date) -> None:
+    """Rewrite what ``kpi`` keeps per commit for the commits with runs in the range, inside
+    the caller's transaction: ``kpi.sha_spans`` (the bounds unit queries read run_facts
+    within) and the stored units (:data:`pipelines.kpi.query.STORED_UNITS`)."""
     sql = sqlfiles.load("sha_spans")
     con.execute(
         "CREATE TABLE IF NOT EXISTS kpi.sha_spans "
@@ -464,7 +466,49 @@ def _update_sha_spans(con: duckdb.DuckDBPyConnection, start_day: date, end_day: 
         "WHERE s.repo = n.repo AND s.head_sha = n.head_sha"
     )
     con.execute("INSERT INTO kpi.sha_spans SELECT * FROM new_spans")
+    for units in query.STORED_UNITS:
+        _update_units(con, units)
     con.execute("DROP TABLE new_spans")
+
+
+def _update_units(con: duckdb.DuckDBPyConnection, units: str) -> None:
+    """``kpi.<units>``: every unit of every commit, unfiltered, formed by the layer's SQL.
+    The units of the commits in ``new_spans`` are formed again from all their runs; a table
+    new to the store is formed whole, so it never holds only part of the history."""
+    whole = not store.table_exists(con, "kpi", units) or _stale_columns(con, units)
+    if whole:
+        con.execute(f"DROP TABLE IF EXISTS kpi.{units}")
+    runs = (
+        "SELECT * FROM kpi.run_facts"
+        if whole
+        else "SELECT f.* FROM kpi.run_facts f SEMI JOIN (SELECT repo, md5_number(head_sha) "
+        "AS sha_key FROM new_spans) n ON n.repo = f.repo AND n.sha_key = f.sha_key"
+    )
+    sql = f"WITH runs_f AS NOT MATERIALIZED ({runs}) SELECT * FROM ({sqlfiles.load(units)})"
+    lo, hi = con.execute("SELECT min(first_day), max(last_day) FROM new_spans").fetchone()
+    if whole:
+        lo, hi = con.execute("SELECT min(day), max(day) FROM kpi.run_facts").fetchone()
+    bounds = {"span_start": lo, "span_end": hi, "units_lo": lo, "units_hi": hi}
+    params = {**ALL_RUNS.sql_params(), **bounds}
+    if whole:
+        con.execute(f"CREATE TABLE kpi.{units} AS {sql}", sqlfiles.bind(sql, params))
+        return
+    con.execute(
+        f"DELETE FROM kpi.{units} u USING new_spans n "
+        "WHERE u.repo = n.repo AND u.head_sha = n.head_sha"
+    )
+    if lo is not None:
+        con.execute(f"INSERT INTO kpi.{units} BY NAME {sql}", sqlfiles.bind(sql, params))
+
+
+def _stale_columns(con: duckdb.DuckDBPyConnection, units: str) -> bool:
+    """Whether stored units were formed by an earlier version with other columns."""
+    sql = f"WITH runs_f AS (SELECT * FROM kpi.run_facts) SELECT * FROM ({sqlfiles.load(units)})"
+    params = {**ALL_RUNS.sql_params(), "span_start": None, "span_end": None}
+    params |= {"units_lo": None, "units_hi": None}
+    wanted = con.execute(f"SELECT * FROM ({sql}) LIMIT 0", sqlfiles.bind(sql, params))
+    have = con.execute(f"SELECT * FROM kpi.{units} LIMIT 0")
+    return [d[0] for d in wanted.description] != [d[0] for d in have.description]
 
 
 def _arrow(table: str, rows: list[dict[str, Any]]) -> pa.Table:
@@ -604,7 +648,12 @@ def _insert(
         written = con.execute(f"INSERT INTO kpi.{table} BY NAME SELECT * FROM ({sql})", bound)
         count = int(written.fetchone()[0])
         if table == "run_facts":
-            _update_sha_spans(con, period.start, period.end)
+            _update_commits(con, period.start, period.end)
+        if table == "test_units_daily":
+            marks = sqlfiles.load("test_unit_marks")
+            con.execute(
+                marks, sqlfiles.bind(marks, {"start_day": period.start, "end_day": period.end})
+            )
         return count
     if table in _UNIT_TABLES:  # many rows: straight from the layer's query into the table
         units = query.units_query(con, _UNIT_TABLES[table], period)

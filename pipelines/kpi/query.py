@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 
 from pipelines.kpi import sqlfiles
-from pipelines.kpi.catalogue import KPIS, MEASURES, UNITS, Kpi, Status
+from pipelines.kpi.catalogue import KPIS, MEASURES, PR_EVENTS, UNITS, Kpi, Status
 from pipelines.kpi.config import DEFAULT_CONFIG, KpiConfig
 from pipelines.kpi.filters import ALL_RUNS, Filters, Period, Windows
 from pipelines.store import table_exists
@@ -28,6 +28,22 @@ FACTS = {"runs_f": "run_facts", "run_days_f": "run_daily", "tests_f": "test_unit
 # The facts a measure file reads, when not runs_f.
 _FILE_FACTS = {"runs": "run_days_f", "test_flakiness": "tests_f"}
 _RUN_WINDOW_FILES = {"run_percentiles", "full_suite"}
+# Units formed over all runs and kept per commit (kpi.<name>, beside kpi.run_facts).
+STORED_UNITS: tuple[str, ...] = ("run_flakiness_units", "developer_wait_units")
+
+
+def keeps_units_whole(units: str, filters: Filters) -> bool:
+    """Whether ``filters`` selects every run of each unit of the repositories it selects, so
+    its units are the stored ones (forming them again from the filtered runs gives the same
+    rows). Run flakiness units are whole under a repository filter alone; developer wait
+    units, made of PR runs only, also under any branch filter that keeps pull requests and
+    any event filter that keeps both PR events."""
+    if filters.workflows:
+        return False
+    if units == "run_flakiness_units":
+        return not (filters.branches or filters.events)
+    keeps_events = not filters.events or set(PR_EVENTS) <= set(filters.events)
+    return keeps_events and (not filters.branches or "pr" in filters.branches)
 
 
 def _facts_cte(con: duckdb.DuckDBPyConnection, alias: str) -> str | None:
@@ -37,7 +53,17 @@ def _facts_cte(con: duckdb.DuckDBPyConnection, alias: str) -> str | None:
     return sqlfiles.load("filter").replace("{facts}", f"kpi.{table}")
 
 
-def _compose(con: duckdb.DuckDBPyConnection, file: str, single: bool) -> str | None:
+def _units_cte(con: duckdb.DuckDBPyConnection, units: str, filters: Filters) -> str:
+    """The units of the filtered runs: the stored ones where the filter keeps them whole
+    (a few rows to read instead of grouping every run of the span), else formed."""
+    if keeps_units_whole(units, filters) and table_exists(con, "kpi", units):
+        return sqlfiles.load("stored_units").replace("{units}", f"kpi.{units}")
+    return sqlfiles.load(units)
+
+
+def _compose(
+    con: duckdb.DuckDBPyConnection, file: str, single: bool, filters: Filters
+) -> str | None:
     """The file's query with its CTEs: windows, the filtered facts, its units if any."""
     alias = _FILE_FACTS.get(file, "runs_f")
     facts = _facts_cte(con, alias)
@@ -45,7 +71,7 @@ def _compose(con: duckdb.DuckDBPyConnection, file: str, single: bool) -> str | N
         return None
     ctes = [f"windows AS ({sqlfiles.load('windows')})", f"{alias} AS NOT MATERIALIZED ({facts})"]
     if file in UNITS:
-        ctes.append(f"{UNITS[file]} AS ({sqlfiles.load(UNITS[file])})")
+        ctes.append(f"{UNITS[file]} AS ({_units_cte(con, UNITS[file], filters)})")
     if file in _RUN_WINDOW_FILES:
         # one window selects its runs; a series of windows joins them on the windows' days
         runs = "run_windows_single" if single else "run_windows_rolling"
@@ -171,7 +197,7 @@ def series(
         params.update(_unit_bounds(con, params["span_start"], params["span_end"]))
     out: dict[tuple[str, str | None, str | None, date], dict[str, Any]] = {}
     for file in files:
-        sql = _compose(con, file, windows.first_end == windows.last_end)
+        sql = _compose(con, file, windows.first_end == windows.last_end, filters)
         if sql is None:
             continue
         cur = con.execute(sql, sqlfiles.bind(sql, params))

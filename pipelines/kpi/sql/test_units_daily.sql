@@ -10,6 +10,10 @@
 -- The rows and their dimensions are test_result_dims' (composed in by the layer).
 -- test_key and sha_key are md5_number(test_id) and md5_number(head_sha): 128-bit keys that
 -- the flakiness queries group and join on instead of the long strings.
+-- may_flake marks the rows of a unit (repo, test_key, sha_key) with a failure or a
+-- rerun followed by a pass on any day: only those units can be flaky, so the flakiness
+-- queries read these few rows alone. A unit's rows span days, so the mark is set after the
+-- rows are written, by test_unit_marks.sql.
 -- Parameters: $start_day, $end_day (inclusive UTC days).
 WITH rows_ AS NOT MATERIALIZED (
     SELECT repo, test_id, head_sha, day, content_hash, seq, outcome, workflow_name, event,
@@ -52,7 +56,8 @@ SELECT
     bool_or(outcome = 'passed') AS has_passed,
     bool_or(outcome IN ('failed', 'error')) AS has_failed,
     bool_or(outcome <> 'skipped') AS has_non_skipped,
-    bool_or(rerun_then_pass) AS has_rerun_then_pass
+    bool_or(rerun_then_pass) AS has_rerun_then_pass,
+    false AS may_flake
 FROM (
     SELECT repo, test_id, head_sha, day, workflow_name, event, head_branch, branch_class,
         outcome, false AS rerun_then_pass
