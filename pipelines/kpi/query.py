@@ -62,9 +62,14 @@ def _units_cte(con: duckdb.DuckDBPyConnection, units: str, filters: Filters) -> 
 
 
 def _compose(
-    con: duckdb.DuckDBPyConnection, file: str, single: bool, filters: Filters
+    con: duckdb.DuckDBPyConnection,
+    file: str,
+    single: bool,
+    filters: Filters,
+    columns: Sequence[str],
 ) -> str | None:
-    """The file's query with its CTEs: windows, the filtered facts, its units if any."""
+    """The file's query with its CTEs (windows, the filtered facts, its units if any), giving
+    the key and ``columns`` alone: what no one asked for is not computed."""
     alias = _FILE_FACTS.get(file, "runs_f")
     facts = _facts_cte(con, alias)
     if facts is None:
@@ -82,7 +87,8 @@ def _compose(
         ctes.append(f"test_rows AS ({sqlfiles.load('test_rows')})")
         ctes.append(f"test_counts AS ({sqlfiles.load(counts)})")
         ctes.append(f"test_flakiness_units AS ({sqlfiles.load('test_flakiness_units')})")
-    return f"WITH {', '.join(ctes)} SELECT * FROM ({sqlfiles.load(file)})"
+    selected = ", ".join(["repo", "workflow_name", "event", "window_end", *columns])
+    return f"WITH {', '.join(ctes)} SELECT {selected} FROM ({sqlfiles.load(file)})"
 
 
 def _unit_bounds(con: duckdb.DuckDBPyConnection, span_start: date, span_end: date) -> dict:
@@ -197,16 +203,13 @@ def series(
         params.update(_unit_bounds(con, params["span_start"], params["span_end"]))
     out: dict[tuple[str, str | None, str | None, date], dict[str, Any]] = {}
     for file in files:
-        sql = _compose(con, file, windows.first_end == windows.last_end, filters)
+        columns = [n for n in wanted if MEASURES[n].sql == file]
+        sql = _compose(con, file, windows.first_end == windows.last_end, filters, columns)
         if sql is None:
             continue
-        cur = con.execute(sql, sqlfiles.bind(sql, params))
-        cols = [d[0] for d in cur.description]
-        keep = [(i, c) for i, c in enumerate(cols) if c in wanted]
-        for row in cur.fetchall():
+        for row in con.execute(sql, sqlfiles.bind(sql, params)).fetchall():
             values = out.setdefault((row[0], row[1], row[2], row[3]), {})
-            for i, c in keep:
-                values[c] = row[i]
+            values.update(zip(columns, row[4:], strict=True))
     return out
 
 
