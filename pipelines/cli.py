@@ -42,6 +42,7 @@ def _materialize(args: argparse.Namespace) -> int:
 def _ingest(args: argparse.Namespace) -> int:
     from pipelines import settings, store
     from pipelines.drop_folder import report_files, summary_lines
+    from pipelines.kpi.build import refresh_test_facts
     from pipelines.testresults.loader import ingest_files
     from pipelines.testresults.rows import RunContext
 
@@ -57,6 +58,10 @@ def _ingest(args: argparse.Namespace) -> int:
     limit = settings.get(settings.DUCKDB_MEMORY_LIMIT) or store.LOAD_MEMORY_LIMIT
     with store.connect(settings.get(settings.DB), memory_limit=limit) as con:
         summary = ingest_files(con, files, context_overrides=overrides)
+        store.set_memory_limit(
+            con, settings.get(settings.DUCKDB_MEMORY_LIMIT) or store.BUILD_MEMORY_LIMIT
+        )
+        refresh_test_facts(con, summary.days)
     for line in summary_lines(summary):
         print(line)
     readable = summary.files_read + summary.files_skipped_duplicate

@@ -36,9 +36,10 @@ from dagster import (
 )
 
 from assets import raw_checks
-from pipelines.asset_keys import TESTS
+from pipelines.asset_keys import TESTS, kpi_key
+from pipelines.kpi.build import refresh_test_facts
 from pipelines.resources import DuckDBStore, TestReportSources
-from pipelines.store import LOAD_MEMORY_LIMIT
+from pipelines.store import BUILD_MEMORY_LIMIT, LOAD_MEMORY_LIMIT
 from pipelines.testresults.loader import IngestSummary, ingest_files
 
 REPORT_SUFFIXES = (".xml", ".zip", ".jsonl", ".json")
@@ -120,6 +121,9 @@ def ingest_test_files(
     files = list(report_files(config.paths))
     with duckdb.connect(memory_limit=LOAD_MEMORY_LIMIT) as con:
         summary = ingest_files(con, files, dagster_run_id=context.run_id)
+    with duckdb.connect(memory_limit=BUILD_MEMORY_LIMIT) as con:
+        # the test facts follow the rows at once, so every view counts them the same
+        refreshed = refresh_test_facts(con, summary.days)
     for line in summary_lines(summary):
         (context.log.warning if line.startswith("quarantined") else context.log.info)(line)
     for day in sorted(summary.days):
@@ -130,6 +134,15 @@ def ingest_test_files(
                 metadata={"source": "drop folder", "files": summary.files_read},
             )
         )
+    for period in refreshed:
+        for day in period.day_list():
+            context.log_event(
+                AssetMaterialization(
+                    asset_key=kpi_key("test_units_daily"),
+                    partition=day.isoformat(),
+                    metadata={"source": "drop folder"},
+                )
+            )
     if summary.days:  # the rules of the table it wrote, over the days it wrote
         with duckdb.connect(read_only=True) as con:
             evaluations = list(

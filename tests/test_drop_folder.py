@@ -4,11 +4,13 @@ import os
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 from dagster import AssetKey, DagsterInstance, build_sensor_context
 
 from pipelines import store
+from pipelines.asset_keys import kpi_key
 from pipelines.drop_folder import (
     LOST_AFTER_S,
     MAX_ATTEMPTS,
@@ -17,6 +19,7 @@ from pipelines.drop_folder import (
     junit_drop_folder,
     scan,
 )
+from pipelines.kpi.build import build_days
 from pipelines.resources import DuckDBStore, TestReportSources
 
 
@@ -110,6 +113,34 @@ def test_sensor_ingests_each_batch_once(tmp_path, db_path, monkeypatch):
         assert len(runs) == 3
         mats = instance.fetch_materializations(AssetKey("test_results"), limit=10).records
         assert {m.partition_key for m in mats} == {"2025-04-02"}
+
+
+def test_a_dropped_report_reaches_the_test_facts_of_a_built_store_at_once(
+    tmp_path, db_path, monkeypatch
+):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    with store.connect(db_path) as con:  # a store whose KPI facts were built before
+        build_days(con, "run_facts", date(2025, 4, 2), date(2025, 4, 2))
+        build_days(con, "test_units_daily", date(2025, 4, 2), date(2025, 4, 2))
+    (inbox / "a.xml").write_bytes(
+        junit("a", [("t1", "passed"), ("t2", "failed"), ("t3", "skipped")])
+    )
+    settle(inbox / "a.xml")
+    with DagsterInstance.ephemeral() as instance:
+        tick(instance, None, db_path, monkeypatch, inbox)
+        mats = instance.fetch_materializations(kpi_key("test_units_daily"), limit=10).records
+    with store.connect(db_path, read_only=True) as con:
+        facts = con.execute(
+            "SELECT test_id, executions, passed, failures, skipped FROM kpi.test_units_daily "
+            "WHERE day = DATE '2025-04-02' ORDER BY test_id"
+        ).fetchall()
+    assert facts == [
+        ("tests.test_a::t1", 1, 1, 0, 0),
+        ("tests.test_a::t2", 1, 0, 1, 0),
+        ("tests.test_a::t3", 1, 0, 0, 1),
+    ]
+    assert {m.partition_key for m in mats} == {"2025-04-02"}
 
 
 def test_files_of_failed_runs_are_offered_again(tmp_path, db_path, monkeypatch):

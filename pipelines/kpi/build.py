@@ -23,7 +23,7 @@ without Dagster.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
@@ -545,6 +545,23 @@ def build_days(
         for chunk in Period(start_day, end_day).chunks(CHUNK_DAYS):
             written += _insert(con, spec, chunk, config)
     return written
+
+
+def refresh_test_facts(con: duckdb.DuckDBPyConnection, days: Iterable[date]) -> list[Period]:
+    """Bring ``kpi.test_units_daily`` up to date with test results just written for
+    ``days`` (an ingest outside a pipeline run), so every view of the store counts the new
+    rows at once; nothing on a store whose facts were never built. The ranges rebuilt."""
+    if not store.table_exists(con, "kpi", "test_units_daily"):
+        return []
+    ranges: list[Period] = []
+    for day in sorted(set(days)):
+        if ranges and day == ranges[-1].end + timedelta(days=1):
+            ranges[-1] = Period(ranges[-1].start, day)
+        else:
+            ranges.append(Period(day, day))
+    for period in ranges:
+        build_days(con, "test_units_daily", period.start, period.end)
+    return ranges
 
 
 # The SQL files a facts table's SQL reads by name, composed in before it.

@@ -151,8 +151,9 @@ def test_ctes(
 ) -> tuple[list[str], dict[str, Any]] | None:
     """CTEs a listing of test rows reads, and their parameters: ``test_rows_f``, every
     ``raw.test_results`` row of ``period`` the filter selects (with the dimensions
-    ``kpi.test_units_daily`` has), and ``test_flakiness_units``, the period's test flakiness
-    units over the filtered test facts (one window: the very units test flakiness counts).
+    ``kpi.test_units_daily`` has), ``tests_f``, the filtered test facts (those rows counted
+    per unit and day), and ``test_flakiness_units``, the period's test flakiness units over
+    them (one window: the very units test flakiness counts).
     ``dimensions=False``: the listing does not show the run dimensions, so they are only
     read when the filter selects by them. None before the test facts exist."""
     if not (table_exists(con, "kpi", "test_units_daily") and table_exists(con, "kpi", "run_facts")):

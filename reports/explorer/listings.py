@@ -152,16 +152,17 @@ def run_tests(
 
 # sort key → ORDER BY list of the tests listing; repo and test id last so pages never overlap
 TEST_ORDERS: dict[str, str] = {
-    "test_id": "s.test_id {dir}, s.repo",
-    "repo": "s.repo {dir}, s.test_id",
-    "executions": "s.executions {dir}, s.repo, s.test_id",
-    "failures": "s.failures {dir}, s.repo, s.test_id",
-    "failure_rate": "s.failure_rate {dir} NULLS LAST, s.repo, s.test_id",
-    "flaky_commits": "flaky_commits {dir}, s.failures DESC, s.repo, s.test_id",
-    "duration_p50_s": "s.duration_p50_s {dir} NULLS LAST, s.repo, s.test_id",
-    "duration_p95_s": "s.duration_p95_s {dir} NULLS LAST, s.repo, s.test_id",
-    "last_day": "s.last_day {dir}, s.repo, s.test_id",
+    "test_id": "test_id {dir}, repo",
+    "repo": "repo {dir}, test_id",
+    "executions": "executions {dir}, repo, test_id",
+    "failures": "failures {dir}, repo, test_id",
+    "failure_rate": "failure_rate {dir} NULLS LAST, repo, test_id",
+    "flaky_commits": "flaky_commits {dir}, failures DESC, repo, test_id",
+    "duration_p50_s": "duration_p50_s {dir} NULLS LAST, repo, test_id",
+    "duration_p95_s": "duration_p95_s {dir} NULLS LAST, repo, test_id",
+    "last_day": "last_day {dir}, repo, test_id",
 }
+_DURATION_SORTS = {"duration_p50_s", "duration_p95_s"}
 MESSAGE_CHARS = 4000
 
 
@@ -188,10 +189,8 @@ def _test_rows(
     filters: Filters,
     period: Period,
     params: Mapping[str, Any],
-    order: str | None = None,
 ) -> list[dict[str, Any]]:
-    sql = _sql(name) if order is None else _sql(name).replace("{order}", order)
-    over = _over_tests(con, name, sql, filters, period)
+    over = _over_tests(con, name, _sql(name), filters, period)
     if over is None:
         return []
     return _rows(con, over[0], {**over[1], **params})
@@ -210,12 +209,24 @@ def tests(
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of the tests of the filtered test rows of the period (or of ``test_id``'s
     rows alone, one per repository), and how many there are in all."""
-    order = TEST_ORDERS[sort].replace("{dir}", "DESC" if descending else "ASC")
-    params = {"test_id": test_id, "limit": limit}
-    rows = _test_rows(con, "tests", filters, period, {**params, "offset": offset}, order)
+    order = "ORDER BY " + TEST_ORDERS[sort].replace("{dir}", "DESC" if descending else "ASC")
+    paging = f"{order} LIMIT $limit OFFSET $offset"
+    # durations are taken from every row of the page's tests: of every test only when
+    # the order is by duration
+    by_duration = sort in _DURATION_SORTS
+    sql = _sql("tests").replace("{page}", "" if by_duration else paging)
+    sql = sql.replace("{paged}", paging if by_duration else order)
+
+    def page(at: int) -> list[dict[str, Any]]:
+        over = _over_tests(con, "tests", sql, filters, period)
+        if over is None:
+            return []
+        return _rows(con, over[0], {**over[1], "test_id": test_id, "limit": limit, "offset": at})
+
+    rows = page(offset)
     total = rows[0]["total"] if rows else 0
     if not rows and offset:
-        got = _test_rows(con, "tests", filters, period, {**params, "offset": 0}, order)
+        got = page(0)
         total = got[0]["total"] if got else 0
     return [{k: v for k, v in r.items() if k != "total"} for r in rows], total
 

@@ -2,7 +2,8 @@
 -- dimensions (workflow, event, branch: from kpi.run_facts, else the report's own), the
 -- facts test flakiness needs, so any filtered window is a cheap aggregation over these rows:
 -- whether the unit passed, failed or errored, and whether one execution (one report file)
--- holds a rerun followed by a pass.
+-- holds a rerun followed by a pass; and its rows counted by outcome, which test listings
+-- add up.
 -- A rerun followed by a pass is looked for only among the tests that have a rerun row
 -- (a handful of files): a rerun row r qualifies when the last pass of its test in its file
 -- comes after it. Each qualifying rerun adds a marker row (outcome null) to its unit, so
@@ -53,6 +54,9 @@ SELECT
     head_branch,
     branch_class,
     count(outcome) AS executions,
+    count_if(outcome = 'passed') AS passed,
+    count_if(outcome IN ('failed', 'error')) AS failures,
+    count_if(outcome = 'skipped') AS skipped,
     bool_or(outcome = 'passed') AS has_passed,
     bool_or(outcome IN ('failed', 'error')) AS has_failed,
     bool_or(outcome <> 'skipped') AS has_non_skipped,
