@@ -279,3 +279,12 @@ def svg_sparkline(values: Sequence[float | None], *, label: str) -> Markup:
         f'aria-label="{escape(label)}" data-values="{",".join(fmt_value(v) for v in values)}">'
         f'<path d="{d}"/></svg>'
     )
+
+
+def rate_floor(series: list[dict[str, Any]]) -> float | None:
+    """The lowest value a rate chart's axis needs: a round 10 % step at least 5 points
+    under the lowest rate, and never above 80 % (a 20-point span does not exaggerate)."""
+    values = [v for s in series for v in s["values"] if v is not None]
+    if not values:
+        return None
+    return max(0.0, min(0.8, math.floor((min(values) - 0.05) * 10) / 10))

@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import math
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -58,15 +57,6 @@ def utc_time(iso: str) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def rate_floor(series: list[dict[str, Any]]) -> float | None:
-    """The lowest value a rate chart's axis needs: a round 10 % step at least 5 points
-    under the lowest rate, and never above 80 % (a 20-point span does not exaggerate)."""
-    values = [v for s in series for v in s["values"] if v is not None]
-    if not values:
-        return None
-    return max(0.0, min(0.8, math.floor((min(values) - 0.05) * 10) / 10))
-
-
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("reports", "templates"),
@@ -80,6 +70,7 @@ def _environment() -> Environment:
         number=formatting.number,
         kpi_value=formatting.kpi_value,
         kpi_target=formatting.kpi_target,
+        measured=formatting.measured,
         change=formatting.change,
         relative=formatting.relative,
         trend=formatting.trend,
@@ -162,7 +153,7 @@ def _figures(window: dict[str, Any]) -> list[dict[str, Any]]:
             kind="line",
             fmt=_pct,
             note=note,
-            y_min=rate_floor(success),
+            y_min=charts.rate_floor(success),
             y_max=1.0,
             filtering="per_workflow",
         ),

@@ -35,6 +35,8 @@ from pipelines.fake_github.generator import (
     FakeWorld,
 )
 from pipelines.kpi import query
+from pipelines.kpi.catalogue import KPIS
+from pipelines.kpi.config import KpiConfig
 from pipelines.kpi.filters import Filters, Period
 from pipelines.snapshot import publish, snapshot_path
 from reports.explorer.app import create_app
@@ -131,6 +133,39 @@ def test_overview_json_is_the_layers_kpis_for_the_filter(
         "end": period.end.isoformat(),
         "days": period.days,
     }
+
+
+def test_reduction_cards_without_a_baseline_show_what_the_period_measured(built: Path) -> None:
+    unset = KpiConfig(KPI_CONFIG.full_suite_workflow)  # no baseline days
+    period = Period(END - timedelta(days=5), END - timedelta(days=1))
+    with store.connect(built, read_only=True) as con:
+        want = query.kpis(con, query.known_repos(con), Filters(), period, config=unset)
+    app = create_app(ExplorerConfig(db_path=built, kpi=unset))
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        page = client.get(f"/?start={period.start}&end={period.end}").text
+    reductions = [k for k in KPIS.values() if k.reduction]
+    assert reductions
+    for repo, cards in want.items():
+        for kpi in reductions:
+            card = cards[kpi.name]
+            assert card.value is None and card.window_value is not None
+            where = f'data-kpi="{kpi.name}" data-repo="{html.escape(repo)}"'
+            li = re.search(rf"<li[^>]*{re.escape(where)}.*?</li>", page, re.S).group(0)
+            measured = float(re.search(r'data-measured="([^"]+)"', li).group(1))
+            assert measured == pytest.approx(card.window_value)
+            assert "measured" in li and 'data-hint="baseline"' in li
+            assert "CI_METRICS_BASELINE_START" in li
+
+
+def test_success_rate_axis_fits_the_rates(http: httpx.Client) -> None:
+    query_ = f"start={END - timedelta(days=5)}&end={END}"
+    rates = http.get(f"/?{query_}&format=json").json()["series"]["success_rate"]
+    lowest = min(v for s in rates for v in s["values"] if v is not None)
+    page = http.get(f"/?{query_}").text
+    svg = page.split('data-chart="success"', 1)[1].split("</svg>")[0]
+    ticks = [int(t) for t in re.findall(r'text-anchor="end">(\d+) %</text>', svg)]
+    assert ticks[-1] == 100
+    assert ticks[0] <= lowest * 100 < ticks[0] + 20  # every rate on it, not always from 0 %
 
 
 def test_a_filter_changes_the_numbers(http: httpx.Client) -> None:

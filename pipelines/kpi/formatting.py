@@ -49,6 +49,16 @@ def kpi_value(value: float | None, unit: str) -> str:
     return duration(value) if unit == "s" else percent(value)
 
 
+def measured(value: float | None, unit: str) -> str:
+    """What a window measured, in its measure's unit (a reduction card shows it when there
+    is no baseline to reduce from): ``3m 05s``, ``1,234 min/day``."""
+    if unit == "s":
+        return duration(value)
+    if unit == "fraction":
+        return percent(value)
+    return number(value) + (" min/day" if unit == "minutes" and value is not None else "")
+
+
 def kpi_target(comparator: str, target: float, unit: str) -> str:
     """``< 2m 00s``, ``≥ 80.0 %``."""
     sign = "<" if comparator == "<" else "≥"

@@ -19,9 +19,9 @@ from typing import Any
 
 import duckdb
 
-from pipelines import store
+from pipelines import settings, store
 from pipelines.kpi import formatting, query
-from pipelines.kpi.catalogue import KPIS
+from pipelines.kpi.catalogue import KPIS, MEASURES
 from pipelines.kpi.config import KpiConfig
 from reports.explorer import trends
 from reports.explorer.listings import sorted_rows
@@ -90,17 +90,24 @@ def _card_view(repo_cards: dict[str, dict[str, Any]], q: Question, config: KpiCo
         shown = []
         for name, c in cards.items():
             kpi = KPIS[name]
-            shown.append(
-                {
-                    **c,
-                    "kpi": name,
-                    "label": kpi.label,
-                    "text": formatting.kpi_value(c["value"], kpi.unit),
-                    "target_text": formatting.kpi_target(kpi.comparator, kpi.target, kpi.unit),
-                    "status_label": formatting.STATUS_LABELS[c["status"]],
-                    "href": card_link(q, name, config),
-                }
-            )
+            target = formatting.kpi_target(kpi.comparator, kpi.target, kpi.unit)
+            card = {
+                **c,
+                "kpi": name,
+                "label": kpi.label,
+                "text": formatting.kpi_value(c["value"], kpi.unit),
+                "target_text": f"Target {target}",
+                "status_label": formatting.STATUS_LABELS[c["status"]],
+                "href": card_link(q, name, config),
+                "measured": False,
+            }
+            if kpi.reduction and c["value"] is None and c["window_value"] is not None:
+                # no baseline to reduce from: what the period measured, as the dashboard
+                measure = MEASURES[kpi.measure]
+                card["text"] = formatting.measured(c["window_value"], measure.unit)
+                card["target_text"] = f"{measure.label}, measured · target {target} reduction"
+                card["measured"] = True
+            shown.append(card)
         out.append({"repo": repo, "cards": shown})
     return out
 
@@ -159,7 +166,11 @@ def overview(
         "kpis": cards[repos[0]] if len(repos) == 1 else None,
         "repos": {repo: {"kpis": cards[repo]} for repo in repos},
     }
-    context: dict[str, Any] = {"card_groups": _card_view(cards, q, config), "figures": []}
+    context: dict[str, Any] = {
+        "card_groups": _card_view(cards, q, config),
+        "figures": [],
+        "baseline_keys": (settings.BASELINE_START.key, settings.BASELINE_END.key),
+    }
     if drawn is not None:
         data["series"] = drawn["series"]
         context["figures"] = drawn["figures"]

@@ -78,7 +78,7 @@ def daily(
                 names,
                 series["success_rate"],
                 fmt=lambda v: formatting.percent(v, 0),
-                y_min=0.0,
+                y_min=charts.rate_floor(series["success_rate"]),
                 y_max=1.0,
             ),
             series["success_rate"],
