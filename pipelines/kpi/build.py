@@ -32,7 +32,7 @@ import duckdb
 import pyarrow as pa
 
 from pipelines import store
-from pipelines.kpi import query, sqlfiles
+from pipelines.kpi import facts, query, sqlfiles
 from pipelines.kpi.catalogue import TARGET_WINDOW_DAYS
 from pipelines.kpi.config import DEFAULT_CONFIG, KpiConfig
 from pipelines.kpi.filters import ALL_RUNS, Filters, Period, Windows
@@ -451,7 +451,7 @@ _PER_DAY: dict[str, Callable[[duckdb.DuckDBPyConnection, Period, KpiConfig], Row
 def _update_commits(con: duckdb.DuckDBPyConnection, start_day: date, end_day: date) -> None:
     """Rewrite what ``kpi`` keeps per commit for the commits with runs in the range, inside
     the caller's transaction: ``kpi.sha_spans`` (the bounds unit queries read run_facts
-    within) and the stored units (:data:`pipelines.kpi.query.STORED_UNITS`)."""
+    within) and the stored units (:data:`pipelines.kpi.facts.STORED_UNITS`)."""
     sql = sqlfiles.load("sha_spans")
     con.execute(
         "CREATE TABLE IF NOT EXISTS kpi.sha_spans "
@@ -466,7 +466,7 @@ def _update_commits(con: duckdb.DuckDBPyConnection, start_day: date, end_day: da
         "WHERE s.repo = n.repo AND s.head_sha = n.head_sha"
     )
     con.execute("INSERT INTO kpi.sha_spans SELECT * FROM new_spans")
-    for units in query.STORED_UNITS:
+    for units in facts.STORED_UNITS:
         _update_units(con, units)
     con.execute("DROP TABLE new_spans")
 
@@ -475,7 +475,7 @@ def _update_units(con: duckdb.DuckDBPyConnection, units: str) -> None:
     """``kpi.<units>``: every unit of every commit, unfiltered, formed by the layer's SQL.
     The units of the commits in ``new_spans`` are formed again from all their runs; a table
     new to the store is formed whole, so it never holds only part of the history."""
-    whole = not store.table_exists(con, "kpi", units) or _stale_columns(con, units)
+    whole = not facts.ready(con, units)
     if whole:
         con.execute(f"DROP TABLE IF EXISTS kpi.{units}")
     runs = (
@@ -484,7 +484,7 @@ def _update_units(con: duckdb.DuckDBPyConnection, units: str) -> None:
         else "SELECT f.* FROM kpi.run_facts f SEMI JOIN (SELECT repo, md5_number(head_sha) "
         "AS sha_key FROM new_spans) n ON n.repo = f.repo AND n.sha_key = f.sha_key"
     )
-    sql = f"WITH runs_f AS NOT MATERIALIZED ({runs}) SELECT * FROM ({sqlfiles.load(units)})"
+    sql = facts.units_sql(units, runs)
     lo, hi = con.execute("SELECT min(first_day), max(last_day) FROM new_spans").fetchone()
     if whole:
         lo, hi = con.execute("SELECT min(day), max(day) FROM kpi.run_facts").fetchone()
@@ -499,16 +499,6 @@ def _update_units(con: duckdb.DuckDBPyConnection, units: str) -> None:
     )
     if lo is not None:
         con.execute(f"INSERT INTO kpi.{units} BY NAME {sql}", sqlfiles.bind(sql, params))
-
-
-def _stale_columns(con: duckdb.DuckDBPyConnection, units: str) -> bool:
-    """Whether stored units were formed by an earlier version with other columns."""
-    sql = f"WITH runs_f AS (SELECT * FROM kpi.run_facts) SELECT * FROM ({sqlfiles.load(units)})"
-    params = {**ALL_RUNS.sql_params(), "span_start": None, "span_end": None}
-    params |= {"units_lo": None, "units_hi": None}
-    wanted = con.execute(f"SELECT * FROM ({sql}) LIMIT 0", sqlfiles.bind(sql, params))
-    have = con.execute(f"SELECT * FROM kpi.{units} LIMIT 0")
-    return [d[0] for d in wanted.description] != [d[0] for d in have.description]
 
 
 def _arrow(table: str, rows: list[dict[str, Any]]) -> pa.Table:
@@ -564,20 +554,6 @@ def refresh_test_facts(con: duckdb.DuckDBPyConnection, days: Iterable[date]) -> 
     return ranges
 
 
-# The SQL files a facts table's SQL reads by name, composed in before it.
-_FACT_READS: dict[str, tuple[str, ...]] = {"test_units_daily": ("test_result_dims",)}
-
-
-def facts_sql(table: str) -> str:
-    """The query of facts table ``table``, with the files it reads as CTEs."""
-    body = sqlfiles.load(table)
-    reads = _FACT_READS.get(table, ())
-    if not reads:
-        return body
-    ctes = ", ".join(f"{name} AS NOT MATERIALIZED ({sqlfiles.load(name)})" for name in reads)
-    return f"WITH {ctes} SELECT * FROM ({body})"
-
-
 def _create(con: duckdb.DuckDBPyConnection, spec: KpiTable, building: Period | None = None) -> None:
     """Create ``kpi.<spec>`` if missing; a facts table new to a store is filled over the
     days it can be built for (but ``building``, which the caller builds next), and one from
@@ -593,7 +569,7 @@ def _create(con: duckdb.DuckDBPyConnection, spec: KpiTable, building: Period | N
 
 def _create_empty(con: duckdb.DuckDBPyConnection, spec: KpiTable) -> None:
     if spec.kind == "facts":
-        sql = facts_sql(spec.name)
+        sql = facts.facts_sql(spec.name)
         bound = sqlfiles.bind(sql, {"start_day": date.min, "end_day": date.min})
         con.execute(f"CREATE TABLE kpi.{spec.name} AS SELECT * FROM ({sql}) LIMIT 0", bound)
     else:
@@ -639,11 +615,7 @@ def _fill(
 def _upgrade_facts(con: duckdb.DuckDBPyConnection, spec: KpiTable, building: Period | None) -> None:
     """Rebuild a facts table written by an earlier version whose columns differ from its
     SQL's (say, a key column added), over the days it held or can be built for."""
-    sql = facts_sql(spec.name)
-    bound = sqlfiles.bind(sql, {"start_day": date.min, "end_day": date.min})
-    wanted = [d[0] for d in con.execute(f"SELECT * FROM ({sql}) LIMIT 0", bound).description]
-    have = [d[0] for d in con.execute(f"SELECT * FROM kpi.{spec.name} LIMIT 0").description]
-    if sorted(wanted) == sorted(have):
+    if facts.ready(con, spec.name):
         return
     held = _days(con, [spec.name])
     sources = _source_days(con, spec)
@@ -660,7 +632,7 @@ def _insert(
     """Insert ``spec``'s rows of ``period`` (deleted before, in the caller's transaction)."""
     table = spec.name
     if spec.kind == "facts":
-        sql = facts_sql(table)
+        sql = facts.facts_sql(table)
         bound = sqlfiles.bind(sql, {"start_day": period.start, "end_day": period.end})
         written = con.execute(f"INSERT INTO kpi.{table} BY NAME SELECT * FROM ({sql})", bound)
         count = int(written.fetchone()[0])

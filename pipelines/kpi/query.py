@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines.kpi import sqlfiles
+from pipelines.kpi import facts, sqlfiles
 from pipelines.kpi.catalogue import KPIS, MEASURES, PR_EVENTS, UNITS, Kpi, Status
 from pipelines.kpi.config import DEFAULT_CONFIG, KpiConfig
 from pipelines.kpi.filters import ALL_RUNS, Filters, Period, Windows
@@ -28,8 +28,6 @@ FACTS = {"runs_f": "run_facts", "run_days_f": "run_daily", "tests_f": "test_unit
 # The facts a measure file reads, when not runs_f.
 _FILE_FACTS = {"runs": "run_days_f", "test_flakiness": "tests_f"}
 _RUN_WINDOW_FILES = {"run_percentiles", "full_suite"}
-# Units formed over all runs and kept per commit (kpi.<name>, beside kpi.run_facts).
-STORED_UNITS: tuple[str, ...] = ("run_flakiness_units", "developer_wait_units")
 
 
 def keeps_units_whole(units: str, filters: Filters) -> bool:
@@ -48,7 +46,7 @@ def keeps_units_whole(units: str, filters: Filters) -> bool:
 
 def _facts_cte(con: duckdb.DuckDBPyConnection, alias: str) -> str | None:
     table = FACTS[alias]
-    if not table_exists(con, "kpi", table):
+    if not facts.ready(con, table):
         return None
     return sqlfiles.load("filter").replace("{facts}", f"kpi.{table}")
 
@@ -56,7 +54,7 @@ def _facts_cte(con: duckdb.DuckDBPyConnection, alias: str) -> str | None:
 def _units_cte(con: duckdb.DuckDBPyConnection, units: str, filters: Filters) -> str:
     """The units of the filtered runs: the stored ones where the filter keeps them whole
     (a few rows to read instead of grouping every run of the span), else formed."""
-    if keeps_units_whole(units, filters) and table_exists(con, "kpi", units):
+    if keeps_units_whole(units, filters) and facts.ready(con, units):
         return sqlfiles.load("stored_units").replace("{units}", f"kpi.{units}")
     return sqlfiles.load(units)
 
@@ -156,7 +154,7 @@ def test_ctes(
     them (one window: the very units test flakiness counts).
     ``dimensions=False``: the listing does not show the run dimensions, so they are only
     read when the filter selects by them. None before the test facts exist."""
-    if not (table_exists(con, "kpi", "test_units_daily") and table_exists(con, "kpi", "run_facts")):
+    if not (facts.ready(con, "test_units_daily") and facts.ready(con, "run_facts")):
         return None
     by_run = filters.workflows or filters.branches or filters.events
     source = "test_result_dims" if dimensions or by_run else "test_result_rows"
@@ -314,7 +312,7 @@ def known_repos(con: duckdb.DuckDBPyConnection, filters: Filters = ALL_RUNS) -> 
 
     Test results are read through their facts once those are built: the raw table holds
     every execution, and listing its repositories costs as much as a card set."""
-    tests = "kpi.test_units_daily" if table_exists(con, "kpi", "test_units_daily") else None
+    tests = "kpi.test_units_daily" if facts.ready(con, "test_units_daily") else None
     repos = [
         r[0]
         for r in con.execute(
