@@ -10,7 +10,7 @@ Each rule's SQL (``assets/sql/checks/<name>.sql``) returns the offending rows of
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -176,3 +176,10 @@ def evaluations(
                 metadata=e["metadata"],
                 description=e["description"],
             )
+
+
+def blocking_failures(evaluations: Iterable[AssetCheckEvaluation]) -> list[str]:
+    """The names of the blocking rules that failed: what stops the tables built from it."""
+    return [
+        e.check_name for e in evaluations if not e.passed and e.severity == AssetCheckSeverity.ERROR
+    ]

@@ -121,9 +121,6 @@ def ingest_test_files(
     files = list(report_files(config.paths))
     with duckdb.connect(memory_limit=LOAD_MEMORY_LIMIT) as con:
         summary = ingest_files(con, files, dagster_run_id=context.run_id)
-    with duckdb.connect(memory_limit=BUILD_MEMORY_LIMIT) as con:
-        # the test facts follow the rows at once, so every view counts them the same
-        refreshed = refresh_test_facts(con, summary.days)
     for line in summary_lines(summary):
         (context.log.warning if line.startswith("quarantined") else context.log.info)(line)
     for day in sorted(summary.days):
@@ -134,6 +131,21 @@ def ingest_test_files(
                 metadata={"source": "drop folder", "files": summary.files_read},
             )
         )
+    evaluations = []
+    if summary.days:  # the rules of the table it wrote, over the days it wrote
+        with duckdb.connect(read_only=True) as con:
+            evaluations = list(
+                raw_checks.evaluations(con, TESTS, min(summary.days), max(summary.days))
+            )
+    for evaluation in evaluations:  # a failed one alerts (asset_check_alerts)
+        context.log_event(evaluation)
+    if blocked := raw_checks.blocking_failures(evaluations):
+        # as in a pipeline run, nothing downstream of a table is built past its failed rule
+        context.log.warning(f"test facts not refreshed: {', '.join(blocked)} failed")
+        return
+    with duckdb.connect(memory_limit=BUILD_MEMORY_LIMIT) as con:
+        # the test facts follow the rows at once, so every view counts them the same
+        refreshed = refresh_test_facts(con, summary.days)
     for period in refreshed:
         for day in period.day_list():
             context.log_event(
@@ -143,13 +155,6 @@ def ingest_test_files(
                     metadata={"source": "drop folder"},
                 )
             )
-    if summary.days:  # the rules of the table it wrote, over the days it wrote
-        with duckdb.connect(read_only=True) as con:
-            evaluations = list(
-                raw_checks.evaluations(con, TESTS, min(summary.days), max(summary.days))
-            )
-        for evaluation in evaluations:  # a failed one alerts (asset_check_alerts)
-            context.log_event(evaluation)
 
 
 @job(description="Ingest report files from the drop folder (launched by its sensor).")

@@ -7,7 +7,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from dagster import AssetKey, DagsterInstance, build_sensor_context
+from dagster import AssetCheckKey, AssetKey, DagsterInstance, build_sensor_context
 
 from pipelines import store
 from pipelines.asset_keys import kpi_key
@@ -143,6 +143,30 @@ def test_a_dropped_report_reaches_the_test_facts_of_a_built_store_at_once(
     assert {m.partition_key for m in mats} == {"2025-04-02"}
 
 
+def test_a_dropped_report_that_breaks_a_blocking_rule_leaves_the_test_facts_as_they_were(
+    tmp_path, db_path, monkeypatch
+):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    with store.connect(db_path) as con:
+        build_days(con, "run_facts", date(2025, 4, 2), date(2025, 4, 2))
+        build_days(con, "test_units_daily", date(2025, 4, 2), date(2025, 4, 2))
+    report = junit("a", [("t1", "passed")]).replace(  # a run the store does not hold
+        b"</properties>", b'<property name="GITHUB_RUN_ID" value="999"/></properties>'
+    )
+    (inbox / "a.xml").write_bytes(report)
+    settle(inbox / "a.xml")
+    with DagsterInstance.ephemeral() as instance:
+        tick(instance, None, db_path, monkeypatch, inbox)
+        key = AssetCheckKey(AssetKey("test_results"), "test_results_linked_to_run")
+        [check] = instance.event_log_storage.get_asset_check_execution_history(key, limit=5)
+        facts = instance.fetch_materializations(kpi_key("test_units_daily"), limit=5).records
+    assert counts(db_path) == {"passed": 1}  # the rows are stored
+    assert check.status.value == "FAILED" and facts == []
+    with store.connect(db_path, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM kpi.test_units_daily").fetchone() == (0,)
+
+
 def test_files_of_failed_runs_are_offered_again(tmp_path, db_path, monkeypatch):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -240,9 +264,11 @@ def test_cli_ingest_summary_quarantine_and_exit_code(tmp_path):
         )
 
     out = run(str(good), str(bad), "--repo", "acme/other", "--run-id", "77", "--sha", "f00d")
-    assert out.returncode == 0, out.stderr
+    # stored, but run 77 is not in the store: the table's blocking rule says so (exit 3)
+    assert out.returncode == 3, out.stderr
     assert "1 files read" in out.stdout and "3 tests" in out.stdout
     assert f"quarantined {bad}" in out.stdout
+    assert "check test_results_linked_to_run failed" in out.stdout
     with store.connect(tmp_path / "cli.duckdb", read_only=True) as con:
         rows = con.execute(
             "SELECT DISTINCT repo, run_id, head_sha FROM raw.test_results"
