@@ -111,6 +111,19 @@ def set_memory_limit(con: duckdb.DuckDBPyConnection, size: str) -> None:
     con.execute(f"SET memory_limit = '{_checked_size(size)}'")
 
 
+@contextmanager
+def one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Run DuckDB on one thread inside the block (the setting is its database's), then as
+    before. Aggregates that cannot spill, such as percentiles per group, then hold one
+    partial state per group instead of one per thread, so they fit a smaller limit."""
+    (threads,) = con.execute("SELECT current_setting('threads')").fetchone()
+    con.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        con.execute(f"SET threads = {int(threads)}")
+
+
 def _checked_size(value: str) -> str:
     """A DuckDB size such as ``512MB`` or ``2GB``; anything else is refused."""
     if not re.fullmatch(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value.strip()):

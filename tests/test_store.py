@@ -132,3 +132,18 @@ def test_parallel_calls_read_where_their_connection_reads(tmp_path) -> None:
     with pytest.raises(duckdb.CatalogException):
         store.parallel(con, total, broken)
     con.close()
+
+
+def test_one_thread_runs_the_block_on_one_thread_and_restores_the_setting(tmp_path) -> None:
+    with store.connect(tmp_path / "s.duckdb") as con:
+        con.execute("SET threads = 3")
+
+        def threads() -> int:
+            return int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+
+        with store.one_thread(con):
+            assert threads() == 1
+        assert threads() == 3
+        with pytest.raises(duckdb.Error), store.one_thread(con):
+            con.execute("SELECT * FROM no_such_table")
+        assert threads() == 3  # restored after a failed query too
