@@ -363,18 +363,18 @@ def window_test_tables(
     after it read."""
     params = {"as_of": as_of, "window_days": days}
     tables: dict[str, list[dict[str, Any]]] = {}
+    # per-test percentiles hold every duration of the window and cannot spill: on one
+    # thread they fit the report's limit (two threads failed now and then)
     try:
-        for table in WINDOW_TABLES:
-            sql = window_sql(table, lambda name: f"SELECT * FROM temp.window_{name}")
-            # per-test percentiles hold every duration of the window and cannot spill: on
-            # one thread they fit the report's limit (two threads failed now and then)
-            with store.one_thread(con):
+        with store.one_thread(con):
+            for table in WINDOW_TABLES:
+                sql = window_sql(table, lambda name: f"SELECT * FROM temp.window_{name}")
                 con.execute(
                     f"CREATE OR REPLACE TEMP TABLE window_{table} AS {sql}",
                     sqlfiles.bind(sql, params),
                 )
-            if table in fetch:
-                tables[table] = _rows(con, f"SELECT * FROM window_{table}")
+                if table in fetch:
+                    tables[table] = _rows(con, f"SELECT * FROM window_{table}")
     finally:
         for table in WINDOW_TABLES:
             con.execute(f"DROP TABLE IF EXISTS temp.window_{table}")

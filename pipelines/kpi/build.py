@@ -474,31 +474,27 @@ def _update_commits(con: duckdb.DuckDBPyConnection, start_day: date, end_day: da
 def _update_units(con: duckdb.DuckDBPyConnection, units: str) -> None:
     """``kpi.<units>``: every unit of every commit, unfiltered, formed by the layer's SQL.
     The units of the commits in ``new_spans`` are formed again from all their runs; a table
-    new to the store is formed whole, so it never holds only part of the history."""
-    whole = not facts.ready(con, units)
-    if whole:
+    new to the store (or from an earlier version) is formed whole, so it never holds only
+    part of the history."""
+    if not facts.ready(con, units):
         con.execute(f"DROP TABLE IF EXISTS kpi.{units}")
-    runs = (
-        "SELECT * FROM kpi.run_facts"
-        if whole
-        else "SELECT f.* FROM kpi.run_facts f SEMI JOIN (SELECT repo, md5_number(head_sha) "
-        "AS sha_key FROM new_spans) n ON n.repo = f.repo AND n.sha_key = f.sha_key"
-    )
-    sql = facts.units_sql(units, runs)
-    lo, hi = con.execute("SELECT min(first_day), max(last_day) FROM new_spans").fetchone()
-    if whole:
         lo, hi = con.execute("SELECT min(day), max(day) FROM kpi.run_facts").fetchone()
-    bounds = {"span_start": lo, "span_end": hi, "units_lo": lo, "units_hi": hi}
-    params = {**ALL_RUNS.sql_params(), **bounds}
-    if whole:
-        con.execute(f"CREATE TABLE kpi.{units} AS {sql}", sqlfiles.bind(sql, params))
+        sql = facts.units_sql(units, "SELECT * FROM kpi.run_facts")
+        con.execute(f"CREATE TABLE kpi.{units} AS {sql}", facts.units_params(sql, lo, hi))
         return
     con.execute(
         f"DELETE FROM kpi.{units} u USING new_spans n "
         "WHERE u.repo = n.repo AND u.head_sha = n.head_sha"
     )
-    if lo is not None:
-        con.execute(f"INSERT INTO kpi.{units} BY NAME {sql}", sqlfiles.bind(sql, params))
+    lo, hi = con.execute("SELECT min(first_day), max(last_day) FROM new_spans").fetchone()
+    if lo is None:
+        return
+    runs = (
+        "SELECT f.* FROM kpi.run_facts f SEMI JOIN (SELECT repo, md5_number(head_sha) "
+        "AS sha_key FROM new_spans) n ON n.repo = f.repo AND n.sha_key = f.sha_key"
+    )
+    sql = facts.units_sql(units, runs)
+    con.execute(f"INSERT INTO kpi.{units} BY NAME {sql}", facts.units_params(sql, lo, hi))
 
 
 def _arrow(table: str, rows: list[dict[str, Any]]) -> pa.Table:

@@ -37,17 +37,23 @@ def units_sql(units: str, runs: str) -> str:
     return f"WITH runs_f AS NOT MATERIALIZED ({runs}) SELECT * FROM ({sqlfiles.load(units)})"
 
 
+def units_params(sql: str, first: date | None, last: date | None) -> dict[str, object]:
+    """The parameters of :func:`units_sql`'s query for every unit whose runs lie within
+    ``first`` … ``last``, unfiltered."""
+    bounds = {"span_start": first, "span_end": last, "units_lo": first, "units_hi": last}
+    return sqlfiles.bind(sql, {**ALL_RUNS.sql_params(), **bounds})
+
+
 def sql_columns(con: duckdb.DuckDBPyConnection, table: str) -> frozenset[str]:
     """The columns ``kpi.<table>``'s SQL gives (asked once per process)."""
     if table not in _COLUMNS:
         if table in STORED_UNITS:
             sql = units_sql(table, "SELECT * FROM kpi.run_facts")
-            params = {**ALL_RUNS.sql_params(), "span_start": None, "span_end": None}
-            params |= {"units_lo": None, "units_hi": None}
+            params = units_params(sql, None, None)
         else:
             sql = facts_sql(table)
-            params = {"start_day": date.min, "end_day": date.min}
-        got = con.execute(f"SELECT * FROM ({sql}) LIMIT 0", sqlfiles.bind(sql, params))
+            params = sqlfiles.bind(sql, {"start_day": date.min, "end_day": date.min})
+        got = con.execute(f"SELECT * FROM ({sql}) LIMIT 0", params)
         _COLUMNS[table] = frozenset(d[0] for d in got.description)
     return _COLUMNS[table]
 

@@ -51,30 +51,32 @@ def _facts_cte(con: duckdb.DuckDBPyConnection, alias: str) -> str | None:
     return sqlfiles.load("filter").replace("{facts}", f"kpi.{table}")
 
 
-def _units_cte(con: duckdb.DuckDBPyConnection, units: str, filters: Filters) -> str:
-    """The units of the filtered runs: the stored ones where the filter keeps them whole
-    (a few rows to read instead of grouping every run of the span), else formed."""
-    if keeps_units_whole(units, filters) and facts.ready(con, units):
-        return sqlfiles.load("stored_units").replace("{units}", f"kpi.{units}")
-    return sqlfiles.load(units)
+def _stored(con: duckdb.DuckDBPyConnection, units: str, filters: Filters) -> bool:
+    """Whether ``units`` are read as stored (:func:`keeps_units_whole`, and the store holds
+    them as this version writes them) rather than formed from the filtered runs."""
+    return keeps_units_whole(units, filters) and facts.ready(con, units)
 
 
 def _compose(
     con: duckdb.DuckDBPyConnection,
     file: str,
     single: bool,
-    filters: Filters,
+    stored: bool,
     columns: Sequence[str],
 ) -> str | None:
-    """The file's query with its CTEs (windows, the filtered facts, its units if any), giving
-    the key and ``columns`` alone: what no one asked for is not computed."""
+    """The file's query with its CTEs (windows, the filtered facts, its units if any: the
+    stored ones when ``stored``, else formed from the runs), giving the key and ``columns``
+    alone: what no one asked for is not computed."""
     alias = _FILE_FACTS.get(file, "runs_f")
-    facts = _facts_cte(con, alias)
-    if facts is None:
+    rows = _facts_cte(con, alias)
+    if rows is None:
         return None
-    ctes = [f"windows AS ({sqlfiles.load('windows')})", f"{alias} AS NOT MATERIALIZED ({facts})"]
+    ctes = [f"windows AS ({sqlfiles.load('windows')})", f"{alias} AS NOT MATERIALIZED ({rows})"]
     if file in UNITS:
-        ctes.append(f"{UNITS[file]} AS ({_units_cte(con, UNITS[file], filters)})")
+        units = UNITS[file]
+        # stored: a few rows to read instead of grouping every run of the span
+        source = sqlfiles.load("stored_units").replace("{units}", f"kpi.{units}")
+        ctes.append(f"{units} AS ({source if stored else sqlfiles.load(units)})")
     if file in _RUN_WINDOW_FILES:
         # one window selects its runs; a series of windows joins them on the windows' days
         runs = "run_windows_single" if single else "run_windows_rolling"
@@ -198,12 +200,14 @@ def series(
             raise ValueError(f"measure {name!r} is not broken down by {'/'.join(by)}")
     files = dict.fromkeys(MEASURES[n].sql for n in wanted)
     params = _params(filters, windows, by, config)
-    if any(f in UNITS for f in files):
+    stored = {f for f in files if f in UNITS and _stored(con, UNITS[f], filters)}
+    if any(f in UNITS and f not in stored for f in files):  # units formed from the runs
         params.update(_unit_bounds(con, params["span_start"], params["span_end"]))
     out: dict[tuple[str, str | None, str | None, date], dict[str, Any]] = {}
     for file in files:
         columns = [n for n in wanted if MEASURES[n].sql == file]
-        sql = _compose(con, file, windows.first_end == windows.last_end, filters, columns)
+        single = windows.first_end == windows.last_end
+        sql = _compose(con, file, single, file in stored, columns)
         if sql is None:
             continue
         for row in con.execute(sql, sqlfiles.bind(sql, params)).fetchall():
