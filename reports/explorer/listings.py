@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines.kpi import query, sqlfiles
+from pipelines.kpi import facts, query, sqlfiles
 from pipelines.kpi.filters import Filters, Period
 from pipelines.store import table_exists
 from reports.data import _plain
@@ -189,8 +189,10 @@ def _test_rows(
     filters: Filters,
     period: Period,
     params: Mapping[str, Any],
+    sql: str | None = None,
 ) -> list[dict[str, Any]]:
-    over = _over_tests(con, name, _sql(name), filters, period)
+    """Listing ``name``'s rows (its SQL, or ``sql`` made from it) over the filtered tests."""
+    over = _over_tests(con, name, sql or _sql(name), filters, period)
     if over is None:
         return []
     return _rows(con, over[0], {**over[1], **params})
@@ -218,10 +220,8 @@ def tests(
     sql = sql.replace("{paged}", paging if by_duration else order)
 
     def page(at: int) -> list[dict[str, Any]]:
-        over = _over_tests(con, "tests", sql, filters, period)
-        if over is None:
-            return []
-        return _rows(con, over[0], {**over[1], "test_id": test_id, "limit": limit, "offset": at})
+        params = {"test_id": test_id, "limit": limit, "offset": at}
+        return _test_rows(con, "tests", filters, period, params, sql)
 
     rows = page(offset)
     total = rows[0]["total"] if rows else 0
@@ -234,19 +234,20 @@ def tests(
 def test_repos(con: duckdb.DuckDBPyConnection, test_id: str) -> list[str | None]:
     """The repositories whose results hold ``test_id`` (any period): empty when unknown.
     Read from the test facts when they know the test, else from the raw results."""
-    sources = (
-        ("kpi", "test_units_daily", "test_key = md5_number($test_id)"),  # by key: fewer rows
-        ("raw", "test_results", "test_id = $test_id"),  # results the facts do not hold yet
-    )
-    for schema, table, match in sources:
-        if table_exists(con, schema, table):
-            sql = _sql("test_repos").replace("{tests}", f"{schema}.{table}")
-            repos = [
-                r["repo"] for r in _rows(con, sql.replace("{match}", match), {"test_id": test_id})
-            ]
-            if repos:
-                return repos
+    if facts.ready(con, "test_units_daily"):  # by the test's key: fewer rows
+        repos = _repos_of(con, "kpi.test_units_daily", "test_key = md5_number($test_id)", test_id)
+        if repos:
+            return repos
+    if table_exists(con, "raw", "test_results"):  # results the facts do not hold yet
+        return _repos_of(con, "raw.test_results", "test_id = $test_id", test_id)
     return []
+
+
+def _repos_of(
+    con: duckdb.DuckDBPyConnection, table: str, match: str, test_id: str
+) -> list[str | None]:
+    sql = _sql("test_repos").replace("{tests}", table).replace("{match}", match)
+    return [r["repo"] for r in _rows(con, sql, {"test_id": test_id})]
 
 
 # The listings of one test's rows, and their parameters besides its id.
