@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 
 from pipelines import store
-from pipelines.kpi import query, sqlfiles
+from pipelines.kpi import formatting, query, sqlfiles
 from pipelines.kpi.build import WINDOW_TABLES, window_sql
 from pipelines.kpi.catalogue import KPIS, MEASURES, REPORT_WINDOWS, TARGET_WINDOW_DAYS
 from pipelines.kpi.config import DEFAULT_CONFIG, KpiConfig
@@ -101,8 +101,10 @@ def _kpis(
                     "window_value": now.window_value,
                     "baseline_value": now.baseline_value,
                     "reduction": kpi.reduction,
-                    # what the window measured, in the measure's own unit (a reduction's
-                    # value needs a baseline; this does not)
+                    # a reduction without a baseline shows what the window measured, in
+                    # the measure's own unit
+                    "measured": formatting.shows_measured(kpi, now.value, now.window_value),
+                    "measured_target": formatting.measured_target(kpi),
                     "measure_label": MEASURES[kpi.measure].label,
                     "measure_unit": MEASURES[kpi.measure].unit,
                     "status": now.status,

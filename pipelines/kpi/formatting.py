@@ -6,6 +6,8 @@ a value is shown.
 
 from __future__ import annotations
 
+from pipelines.kpi.catalogue import MEASURES, Kpi
+
 NO_VALUE = "–"
 
 STATUS_LABELS = {
@@ -49,14 +51,27 @@ def kpi_value(value: float | None, unit: str) -> str:
     return duration(value) if unit == "s" else percent(value)
 
 
-def measured(value: float | None, unit: str) -> str:
+def measured(value: float | None, unit: str) -> tuple[str, str]:
     """What a window measured, in its measure's unit (a reduction card shows it when there
-    is no baseline to reduce from): ``3m 05s``, ``1,234 min/day``."""
+    is no baseline to reduce from), and the unit to show beside it, smaller:
+    ``("3m 05s", "")``, ``("1,234", "min/day")``."""
     if unit == "s":
-        return duration(value)
+        return duration(value), ""
     if unit == "fraction":
-        return percent(value)
-    return number(value) + (" min/day" if unit == "minutes" and value is not None else "")
+        return percent(value), ""
+    return number(value), "min/day" if unit == "minutes" and value is not None else ""
+
+
+def shows_measured(kpi: Kpi, value: float | None, window_value: float | None) -> bool:
+    """Whether a KPI card shows what its window measured instead of the KPI's value: a
+    reduction with no baseline to reduce from."""
+    return kpi.reduction and value is None and window_value is not None
+
+
+def measured_target(kpi: Kpi) -> str:
+    """The line under a card that shows what was measured (:func:`shows_measured`)."""
+    target = kpi_target(kpi.comparator, kpi.target, kpi.unit)
+    return f"{MEASURES[kpi.measure].label}, measured · target {target} reduction"
 
 
 def kpi_target(comparator: str, target: float, unit: str) -> str:

@@ -100,12 +100,12 @@ def _card_view(repo_cards: dict[str, dict[str, Any]], q: Question, config: KpiCo
                 "status_label": formatting.STATUS_LABELS[c["status"]],
                 "href": card_link(q, name, config),
                 "measured": False,
+                "suffix": "",
             }
-            if kpi.reduction and c["value"] is None and c["window_value"] is not None:
-                # no baseline to reduce from: what the period measured, as the dashboard
-                measure = MEASURES[kpi.measure]
-                card["text"] = formatting.measured(c["window_value"], measure.unit)
-                card["target_text"] = f"{measure.label}, measured · target {target} reduction"
+            if formatting.shows_measured(kpi, c["value"], c["window_value"]):
+                value = formatting.measured(c["window_value"], MEASURES[kpi.measure].unit)
+                card["text"], card["suffix"] = value
+                card["target_text"] = formatting.measured_target(kpi)
                 card["measured"] = True
             shown.append(card)
         out.append({"repo": repo, "cards": shown})
