@@ -40,11 +40,8 @@ def _materialize(args: argparse.Namespace) -> int:
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from assets import raw_checks
     from pipelines import settings, store
-    from pipelines.asset_keys import TESTS
-    from pipelines.drop_folder import report_files, summary_lines
-    from pipelines.kpi.build import refresh_test_facts
+    from pipelines.drop_folder import report_files, settle, summary_lines
     from pipelines.testresults.loader import ingest_files
     from pipelines.testresults.rows import RunContext
 
@@ -60,23 +57,19 @@ def _ingest(args: argparse.Namespace) -> int:
     limit = settings.get(settings.DUCKDB_MEMORY_LIMIT) or store.LOAD_MEMORY_LIMIT
     with store.connect(settings.get(settings.DB), memory_limit=limit) as con:
         summary = ingest_files(con, files, context_overrides=overrides)
-        days = sorted(summary.days)
-        checked = list(raw_checks.evaluations(con, TESTS, days[0], days[-1])) if days else []
-        blocked = raw_checks.blocking_failures(checked)
-        if not blocked:  # as in a pipeline run: nothing is built past a failed rule
-            store.set_memory_limit(
-                con, settings.get(settings.DUCKDB_MEMORY_LIMIT) or store.BUILD_MEMORY_LIMIT
-            )
-            refresh_test_facts(con, days)
+        store.set_memory_limit(
+            con, settings.get(settings.DUCKDB_MEMORY_LIMIT) or store.BUILD_MEMORY_LIMIT
+        )
+        settled = settle(con, summary.days)
     for line in summary_lines(summary):
         print(line)
-    for e in checked:
+    for e in settled.evaluations:
         if not e.passed:
             print(f"check {e.check_name} failed: {e.description}")
-    if blocked:
+    if settled.blocked:
         print("test facts not refreshed until those rows are mended")
     readable = summary.files_read + summary.files_skipped_duplicate
-    return 3 if blocked else 0 if readable else 1
+    return 3 if settled.blocked else 0 if readable else 1
 
 
 VERBOSE_HELP = "print Dagster's event log as the run goes, instead of a line per step"

@@ -16,10 +16,13 @@ import json
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from dagster import (
+    AssetCheckEvaluation,
     AssetMaterialization,
     Config,
     DagsterInstance,
@@ -38,6 +41,7 @@ from dagster import (
 from assets import raw_checks
 from pipelines.asset_keys import TESTS, kpi_key
 from pipelines.kpi.build import refresh_test_facts
+from pipelines.kpi.filters import Period
 from pipelines.resources import DuckDBStore, TestReportSources
 from pipelines.store import BUILD_MEMORY_LIMIT, LOAD_MEMORY_LIMIT
 from pipelines.testresults.loader import IngestSummary, ingest_files
@@ -111,6 +115,29 @@ def summary_lines(summary: IngestSummary) -> list[str]:
     return lines
 
 
+@dataclass(frozen=True)
+class Settled:
+    """What follows an ingest: the table's rules over the days written, the blocking ones
+    that failed, and the ranges of test facts rebuilt."""
+
+    evaluations: list[AssetCheckEvaluation]
+    blocked: list[str]
+    refreshed: list[Period]
+
+
+def settle(con: duckdb.DuckDBPyConnection, days: Iterable[date]) -> Settled:
+    """After an ingest outside a pipeline run (the drop folder, ``ci-metrics ingest``):
+    evaluate the ``test_results`` rules over the days written, then, as a pipeline run
+    would, rebuild the test facts of those days unless a blocking rule failed, so every
+    view counts the new rows at once."""
+    days = sorted(set(days))
+    if not days:
+        return Settled([], [], [])
+    evaluations = list(raw_checks.evaluations(con, TESTS, days[0], days[-1]))
+    blocked = raw_checks.blocking_failures(evaluations)
+    return Settled(evaluations, blocked, [] if blocked else refresh_test_facts(con, days))
+
+
 @op(
     description="Ingest the named JUnit XML / plugin files into raw.test_results.",
     pool="duckdb",  # one writer of the DuckDB file at a time, as for the assets
@@ -131,22 +158,13 @@ def ingest_test_files(
                 metadata={"source": "drop folder", "files": summary.files_read},
             )
         )
-    evaluations = []
-    if summary.days:  # the rules of the table it wrote, over the days it wrote
-        with duckdb.connect(read_only=True) as con:
-            evaluations = list(
-                raw_checks.evaluations(con, TESTS, min(summary.days), max(summary.days))
-            )
-    for evaluation in evaluations:  # a failed one alerts (asset_check_alerts)
-        context.log_event(evaluation)
-    if blocked := raw_checks.blocking_failures(evaluations):
-        # as in a pipeline run, nothing downstream of a table is built past its failed rule
-        context.log.warning(f"test facts not refreshed: {', '.join(blocked)} failed")
-        return
     with duckdb.connect(memory_limit=BUILD_MEMORY_LIMIT) as con:
-        # the test facts follow the rows at once, so every view counts them the same
-        refreshed = refresh_test_facts(con, summary.days)
-    for period in refreshed:
+        settled = settle(con, summary.days)
+    for evaluation in settled.evaluations:  # a failed one alerts (asset_check_alerts)
+        context.log_event(evaluation)
+    if settled.blocked:
+        context.log.warning(f"test facts not refreshed: {', '.join(settled.blocked)} failed")
+    for period in settled.refreshed:
         for day in period.day_list():
             context.log_event(
                 AssetMaterialization(
